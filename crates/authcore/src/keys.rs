@@ -1,0 +1,87 @@
+//! Signing keys for HS256.
+
+use std::fmt;
+
+/// The shortest secret accepted, in bytes: 256 bits, the HMAC-SHA256 output size (RFC 7518 §3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Why a secret cannot be used as a signing key.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    /// The secret is shorter than 256 bits.
+    #[error(
+        "the JWT signing secret is {len} bytes long; at least {MIN_SECRET_BYTES} bytes (256 bits) \
+         are required: generate one with `openssl rand -base64 48`"
+    )]
+    TooShort {
+        /// Length of the rejected secret, in bytes.
+        len: usize,
+    },
+}
+
+/// An HS256 signing key of at least 256 bits.
+///
+/// Its `Debug` output never shows the secret.
+#[derive(Clone)]
+pub struct SigningKey {
+    secret: Box<[u8]>,
+}
+
+impl SigningKey {
+    /// Wraps `secret`, refusing one shorter than [`MIN_SECRET_BYTES`].
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, KeyError> {
+        let secret: Vec<u8> = secret.into();
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(KeyError::TooShort { len: secret.len() });
+        }
+        Ok(Self {
+            secret: secret.into_boxed_slice(),
+        })
+    }
+
+    /// The raw secret bytes, for building MAC states.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("len", &self.secret.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_secrets_under_256_bits() {
+        assert_eq!(
+            SigningKey::new(vec![7u8; 31]).unwrap_err(),
+            KeyError::TooShort { len: 31 }
+        );
+        assert_eq!(
+            SigningKey::new(Vec::new()).unwrap_err(),
+            KeyError::TooShort { len: 0 }
+        );
+        assert!(SigningKey::new(vec![7u8; 32]).is_ok());
+    }
+
+    #[test]
+    fn error_says_how_long_and_what_to_do() {
+        let msg = SigningKey::new(b"short".to_vec()).unwrap_err().to_string();
+        assert!(msg.contains("5 bytes"), "{msg}");
+        assert!(msg.contains("256 bits"), "{msg}");
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let key = SigningKey::new(b"a-very-secret-value-that-is-long-enough".to_vec()).unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("secret-value"), "{shown}");
+        assert!(shown.contains("len"), "{shown}");
+    }
+}

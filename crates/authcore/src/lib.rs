@@ -1,0 +1,22 @@
+//! The core of the authentication pair: everything that does not talk to AWS.
+//!
+//! - [`token`]: HS256 JWT issuing and verification (algorithm pinned, claims checked).
+//! - [`keys`]: signing keys, at least 256 bits.
+//! - [`header`]: reading the `Authorization` header API Gateway hands to the authorizer.
+//! - [`policy`]: `methodArn` parsing and API Gateway authorizer responses (IAM policies).
+//! - [`config`]: configuration read once from the environment.
+//!
+//! No AWS SDK lives here, so the authorizer stays small and every rule is testable
+//! without a network.
+
+pub mod config;
+pub mod header;
+pub mod keys;
+pub mod policy;
+pub mod token;
+
+pub use config::{Config, ConfigError, KeySource};
+pub use header::{HeaderError, bearer_token};
+pub use keys::{KeyError, SigningKey};
+pub use policy::{AuthorizerContext, AuthorizerResponse, ContextValue, MethodArn, PolicyBuilder};
+pub use token::{Claims, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

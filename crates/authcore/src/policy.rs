@@ -1,0 +1,498 @@
+//! API Gateway Lambda authorizer responses: `methodArn` parsing and an IAM policy builder.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use serde::{Deserialize, Serialize};
+
+/// The response a TOKEN or REQUEST authorizer returns to API Gateway.
+pub type AuthorizerResponse = ApiGatewayCustomAuthorizerResponse<AuthorizerContext>;
+
+/// IAM policy language version for every document built here.
+pub const POLICY_VERSION: &str = "2012-10-17";
+/// The one action API Gateway authorizer policies grant or deny.
+pub const INVOKE_ACTION: &str = "execute-api:Invoke";
+
+/// Why a `methodArn` could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
+pub enum ArnError {
+    /// The value does not have the `arn:partition:service:region:account:resource` shape.
+    #[error(
+        "not an ARN: expected arn:{{partition}}:execute-api:{{region}}:{{account}}:{{apiId}}/{{stage}}/{{verb}}/{{resource}}"
+    )]
+    NotAnArn,
+    /// The service is not `execute-api`.
+    #[error("not an API Gateway execute-api ARN")]
+    NotExecuteApi,
+    /// A required part is empty or missing.
+    #[error("the methodArn has no {0}")]
+    MissingPart(&'static str),
+    /// The value holds whitespace or control characters.
+    #[error("the methodArn holds whitespace or control characters")]
+    BadCharacters,
+}
+
+/// A parsed API Gateway `methodArn`:
+/// `arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{verb}/{resource...}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodArn<'a> {
+    /// `aws`, `aws-cn`, `aws-us-gov`, ...
+    pub partition: &'a str,
+    /// Region, such as `eu-west-1`.
+    pub region: &'a str,
+    /// AWS account id.
+    pub account: &'a str,
+    /// REST API id.
+    pub api_id: &'a str,
+    /// Stage name.
+    pub stage: &'a str,
+    /// HTTP verb (`GET`, ...), or `*`.
+    pub verb: &'a str,
+    /// Resource path without its leading slash; empty for the root resource.
+    pub resource: &'a str,
+}
+
+impl<'a> MethodArn<'a> {
+    /// Parses a `methodArn`, keeping the partition so that China and GovCloud work.
+    pub fn parse(arn: &'a str) -> Result<Self, ArnError> {
+        if arn
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(ArnError::BadCharacters);
+        }
+        let mut parts = arn.splitn(6, ':');
+        let mut next = || parts.next().ok_or(ArnError::NotAnArn);
+        let (scheme, partition, service, region, account, path) =
+            (next()?, next()?, next()?, next()?, next()?, next()?);
+        if scheme != "arn" {
+            return Err(ArnError::NotAnArn);
+        }
+        if service != "execute-api" {
+            return Err(ArnError::NotExecuteApi);
+        }
+        let mut path = path.splitn(4, '/');
+        let mut take = |what: &'static str| match path.next() {
+            Some(p) if !p.is_empty() => Ok(p),
+            _ => Err(ArnError::MissingPart(what)),
+        };
+        let (api_id, stage, verb) = (take("API id")?, take("stage")?, take("HTTP verb")?);
+        let resource = path.next().ok_or(ArnError::MissingPart("resource path"))?;
+        for (part, what) in [
+            (partition, "partition"),
+            (region, "region"),
+            (account, "account"),
+        ] {
+            if part.is_empty() {
+                return Err(ArnError::MissingPart(what));
+            }
+        }
+        Ok(Self {
+            partition,
+            region,
+            account,
+            api_id,
+            stage,
+            verb,
+            resource,
+        })
+    }
+
+    /// The ARN of `verb` on `path` (no leading slash) in this stage; `*` wildcards are allowed.
+    pub fn route(&self, verb: &str, path: &str) -> String {
+        format!(
+            "arn:{}:execute-api:{}:{}:{}/{}/{}/{}",
+            self.partition, self.region, self.account, self.api_id, self.stage, verb, path
+        )
+    }
+
+    /// The ARN covering every method and path of this stage: `.../{stage}/*/*`.
+    pub fn whole_stage(&self) -> String {
+        self.route("*", "*")
+    }
+}
+
+/// A value API Gateway accepts in an authorizer's `context`: a string, a number or a boolean.
+///
+/// Objects, arrays and null cannot be built, so a response that API Gateway would refuse
+/// with a 500 cannot be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    /// A string.
+    String(String),
+    /// A finite number.
+    Number(serde_json::Number),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl ContextValue {
+    /// A number from a float, or `None` for NaN and infinities, which JSON cannot carry.
+    pub fn float(value: f64) -> Option<Self> {
+        serde_json::Number::from_f64(value).map(Self::Number)
+    }
+}
+
+impl From<&str> for ContextValue {
+    fn from(v: &str) -> Self {
+        Self::String(v.to_owned())
+    }
+}
+impl From<String> for ContextValue {
+    fn from(v: String) -> Self {
+        Self::String(v)
+    }
+}
+impl From<bool> for ContextValue {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
+    }
+}
+impl From<i64> for ContextValue {
+    fn from(v: i64) -> Self {
+        Self::Number(v.into())
+    }
+}
+impl From<u64> for ContextValue {
+    fn from(v: u64) -> Self {
+        Self::Number(v.into())
+    }
+}
+impl From<i32> for ContextValue {
+    fn from(v: i32) -> Self {
+        Self::Number(v.into())
+    }
+}
+
+/// The `context` map of an authorizer response: keys to strings, numbers or booleans only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuthorizerContext(BTreeMap<String, ContextValue>);
+
+impl AuthorizerContext {
+    /// Sets `key` to `value`, replacing any earlier value.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<ContextValue>) {
+        self.0.insert(key.into(), value.into());
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&ContextValue> {
+        self.0.get(key)
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The entries, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &ContextValue)> {
+        self.0.iter()
+    }
+}
+
+/// One policy statement: Allow or Deny `execute-api:Invoke` on resources, optionally with conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    effect: IamPolicyEffect,
+    resources: Vec<String>,
+    condition: Option<HashMap<String, HashMap<String, Vec<String>>>>,
+}
+
+impl Statement {
+    /// Allows invoking `resource`.
+    pub fn allow(resource: impl Into<String>) -> Self {
+        Self::with_effect(IamPolicyEffect::Allow, resource)
+    }
+
+    /// Denies invoking `resource`. An explicit Deny wins over any Allow.
+    pub fn deny(resource: impl Into<String>) -> Self {
+        Self::with_effect(IamPolicyEffect::Deny, resource)
+    }
+
+    fn with_effect(effect: IamPolicyEffect, resource: impl Into<String>) -> Self {
+        Self {
+            effect,
+            resources: vec![resource.into()],
+            condition: None,
+        }
+    }
+
+    /// Adds another resource to the statement.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
+        self
+    }
+
+    /// Adds an IAM condition, e.g. `("IpAddress", "aws:SourceIp", ["203.0.113.0/24"])`.
+    pub fn condition<I, S>(mut self, operator: &str, key: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.condition
+            .get_or_insert_with(HashMap::new)
+            .entry(operator.to_owned())
+            .or_default()
+            .insert(key.to_owned(), values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    fn into_iam(self) -> IamPolicyStatement {
+        // IamPolicyStatement::default() is an Allow: the effect is always set explicitly.
+        let mut s = IamPolicyStatement::default();
+        s.effect = self.effect;
+        s.action = vec![INVOKE_ACTION.to_owned()];
+        s.resource = self.resources;
+        s.condition = self.condition;
+        s
+    }
+}
+
+/// Builds an API Gateway authorizer response. Deny by default: with no statement added,
+/// the policy is an explicit Deny of everything, never an Allow.
+#[derive(Debug, Clone)]
+pub struct PolicyBuilder {
+    principal_id: String,
+    statements: Vec<Statement>,
+    context: AuthorizerContext,
+    usage_identifier_key: Option<String>,
+}
+
+impl PolicyBuilder {
+    /// A builder for `principal_id` (the user the request is made for).
+    pub fn new(principal_id: impl Into<String>) -> Self {
+        Self {
+            principal_id: principal_id.into(),
+            statements: Vec::new(),
+            context: AuthorizerContext::default(),
+            usage_identifier_key: None,
+        }
+    }
+
+    /// Allows `resource` (a method ARN, wildcards allowed).
+    pub fn allow(self, resource: impl Into<String>) -> Self {
+        self.statement(Statement::allow(resource))
+    }
+
+    /// Denies `resource` explicitly.
+    pub fn deny(self, resource: impl Into<String>) -> Self {
+        self.statement(Statement::deny(resource))
+    }
+
+    /// Adds a statement (with conditions, several resources, ...).
+    pub fn statement(mut self, statement: Statement) -> Self {
+        self.statements.push(statement);
+        self
+    }
+
+    /// Adds `key` to the context passed to the backend (`$context.authorizer.key`).
+    pub fn context(mut self, key: impl Into<String>, value: impl Into<ContextValue>) -> Self {
+        self.context.insert(key, value);
+        self
+    }
+
+    /// Sets the API key API Gateway uses for usage plans (`usageIdentifierKey`).
+    pub fn usage_identifier_key(mut self, key: impl Into<String>) -> Self {
+        self.usage_identifier_key = Some(key.into());
+        self
+    }
+
+    /// The response. With no statements it denies everything.
+    pub fn build(self) -> AuthorizerResponse {
+        let statements = if self.statements.is_empty() {
+            vec![Statement::deny("*")]
+        } else {
+            self.statements
+        };
+        let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+        policy.version = Some(POLICY_VERSION.to_owned());
+        policy.statement = statements.into_iter().map(Statement::into_iam).collect();
+        let mut response = AuthorizerResponse::default();
+        response.principal_id = Some(self.principal_id);
+        response.policy_document = policy;
+        response.context = self.context;
+        response.usage_identifier_key = self.usage_identifier_key;
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/users/42";
+
+    #[test]
+    fn parses_method_arns_in_every_partition() {
+        let arn = MethodArn::parse(ARN).unwrap();
+        assert_eq!(
+            arn,
+            MethodArn {
+                partition: "aws",
+                region: "eu-west-1",
+                account: "123456789012",
+                api_id: "abc123",
+                stage: "prod",
+                verb: "GET",
+                resource: "users/42",
+            }
+        );
+        assert_eq!(
+            arn.whole_stage(),
+            "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"
+        );
+        assert_eq!(
+            arn.route("POST", "orders"),
+            "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/orders"
+        );
+
+        let cn =
+            MethodArn::parse("arn:aws-cn:execute-api:cn-north-1:123456789012:a/dev/GET/").unwrap();
+        assert_eq!((cn.partition, cn.resource), ("aws-cn", ""));
+        assert_eq!(
+            cn.whole_stage(),
+            "arn:aws-cn:execute-api:cn-north-1:123456789012:a/dev/*/*"
+        );
+        let gov =
+            MethodArn::parse("arn:aws-us-gov:execute-api:us-gov-west-1:1:a/s/*/a/b:c").unwrap();
+        assert_eq!(
+            (gov.partition, gov.verb, gov.resource),
+            ("aws-us-gov", "*", "a/b:c")
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_method_arns_with_the_reason() {
+        let cases: &[(&str, ArnError)] = &[
+            ("", ArnError::NotAnArn),
+            ("arn:aws:execute-api:eu-west-1:123", ArnError::NotAnArn),
+            ("urn:aws:execute-api:r:1:a/s/GET/x", ArnError::NotAnArn),
+            ("arn:aws:lambda:r:1:function:f", ArnError::NotExecuteApi),
+            (
+                "arn::execute-api:r:1:a/s/GET/x",
+                ArnError::MissingPart("partition"),
+            ),
+            (
+                "arn:aws:execute-api::1:a/s/GET/x",
+                ArnError::MissingPart("region"),
+            ),
+            (
+                "arn:aws:execute-api:r::a/s/GET/x",
+                ArnError::MissingPart("account"),
+            ),
+            (
+                "arn:aws:execute-api:r:1:/s/GET/x",
+                ArnError::MissingPart("API id"),
+            ),
+            (
+                "arn:aws:execute-api:r:1:a//GET/x",
+                ArnError::MissingPart("stage"),
+            ),
+            (
+                "arn:aws:execute-api:r:1:a/s",
+                ArnError::MissingPart("HTTP verb"),
+            ),
+            (
+                "arn:aws:execute-api:r:1:a/s/GET",
+                ArnError::MissingPart("resource path"),
+            ),
+            (
+                "arn:aws:execute-api:r:1:a/s/GET/x y",
+                ArnError::BadCharacters,
+            ),
+            (
+                "arn:aws:execute-api:r:1:a/s/GET/x\n",
+                ArnError::BadCharacters,
+            ),
+        ];
+        for (arn, want) in cases {
+            assert_eq!(MethodArn::parse(arn), Err(*want), "{arn:?}");
+        }
+    }
+
+    #[test]
+    fn builds_the_documented_response_shape() {
+        let arn = MethodArn::parse(ARN).unwrap();
+        let response = PolicyBuilder::new("user-1")
+            .allow(arn.whole_stage())
+            .context("sub", "user-1")
+            .context("admin", true)
+            .context("level", 3)
+            .usage_identifier_key("api-key-1")
+            .build();
+        assert_eq!(
+            serde_json::to_value(&response).unwrap(),
+            json!({
+                "principalId": "user-1",
+                "policyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Action": ["execute-api:Invoke"],
+                        "Effect": "Allow",
+                        "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"]
+                    }]
+                },
+                "context": {"admin": true, "level": 3, "sub": "user-1"},
+                "usageIdentifierKey": "api-key-1"
+            })
+        );
+    }
+
+    #[test]
+    fn an_empty_builder_denies_everything() {
+        let v = serde_json::to_value(PolicyBuilder::new("anonymous").build()).unwrap();
+        assert_eq!(
+            v["policyDocument"]["Statement"],
+            json!([{"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": ["*"]}])
+        );
+        assert!(!v.to_string().contains("Allow"));
+    }
+
+    #[test]
+    fn deny_is_explicit_and_conditions_serialize() {
+        let v = serde_json::to_value(
+            PolicyBuilder::new("u")
+                .deny("arn:aws:execute-api:r:1:a/s/DELETE/*")
+                .statement(
+                    Statement::allow("arn:aws:execute-api:r:1:a/s/GET/*")
+                        .resource("arn:aws:execute-api:r:1:a/s/HEAD/*")
+                        .condition("IpAddress", "aws:SourceIp", ["203.0.113.0/24"]),
+                )
+                .build(),
+        )
+        .unwrap();
+        let statements = &v["policyDocument"]["Statement"];
+        assert_eq!(statements[0]["Effect"], "Deny");
+        assert_eq!(statements[1]["Effect"], "Allow");
+        assert_eq!(statements[1]["Resource"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            statements[1]["Condition"],
+            json!({"IpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}})
+        );
+        assert!(statements[0].get("Condition").is_none());
+    }
+
+    #[test]
+    fn context_values_are_only_scalars() {
+        assert_eq!(ContextValue::float(f64::NAN), None);
+        assert_eq!(ContextValue::float(f64::INFINITY), None);
+        assert_eq!(
+            serde_json::to_string(&ContextValue::float(1.5).unwrap()).unwrap(),
+            "1.5"
+        );
+        let mut c = AuthorizerContext::default();
+        c.insert("a", "x");
+        c.insert("a", "y");
+        assert_eq!(c.get("a"), Some(&ContextValue::from("y")));
+        // Reading back an object or array fails: the type holds scalars only.
+        assert!(serde_json::from_str::<AuthorizerContext>(r#"{"a":{"b":1}}"#).is_err());
+        assert!(serde_json::from_str::<AuthorizerContext>(r#"{"a":[1]}"#).is_err());
+        assert!(serde_json::from_str::<AuthorizerContext>(r#"{"a":null}"#).is_err());
+    }
+}
