@@ -19,4 +19,4 @@ pub use config::{Config, ConfigError, KeySource};
 pub use header::{HeaderError, bearer_token};
 pub use keys::{KeyError, SigningKey};
 pub use policy::{AuthorizerContext, AuthorizerResponse, ContextValue, MethodArn, PolicyBuilder};
-pub use token::{Claims, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};
+pub use token::{Claims, ClaimsRef, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

@@ -1,5 +1,6 @@
 //! API Gateway Lambda authorizer responses: `methodArn` parsing and an IAM policy builder.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::apigw::{
@@ -103,10 +104,28 @@ impl<'a> MethodArn<'a> {
 
     /// The ARN of `verb` on `path` (no leading slash) in this stage; `*` wildcards are allowed.
     pub fn route(&self, verb: &str, path: &str) -> String {
-        format!(
-            "arn:{}:execute-api:{}:{}:{}/{}/{}/{}",
-            self.partition, self.region, self.account, self.api_id, self.stage, verb, path
-        )
+        // push_str rather than format!: this runs on every authorized request.
+        let parts = [
+            "arn:",
+            self.partition,
+            ":execute-api:",
+            self.region,
+            ":",
+            self.account,
+            ":",
+            self.api_id,
+            "/",
+            self.stage,
+            "/",
+            verb,
+            "/",
+            path,
+        ];
+        let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            arn.push_str(part);
+        }
+        arn
     }
 
     /// The ARN covering every method and path of this stage: `.../{stage}/*/*`.
@@ -171,11 +190,11 @@ impl From<i32> for ContextValue {
 /// The `context` map of an authorizer response: keys to strings, numbers or booleans only.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct AuthorizerContext(BTreeMap<String, ContextValue>);
+pub struct AuthorizerContext(BTreeMap<Cow<'static, str>, ContextValue>);
 
 impl AuthorizerContext {
     /// Sets `key` to `value`, replacing any earlier value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<ContextValue>) {
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<ContextValue>) {
         self.0.insert(key.into(), value.into());
     }
 
@@ -190,8 +209,8 @@ impl AuthorizerContext {
     }
 
     /// The entries, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &ContextValue)> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 }
 
@@ -291,7 +310,11 @@ impl PolicyBuilder {
     }
 
     /// Adds `key` to the context passed to the backend (`$context.authorizer.key`).
-    pub fn context(mut self, key: impl Into<String>, value: impl Into<ContextValue>) -> Self {
+    pub fn context(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<ContextValue>,
+    ) -> Self {
         self.context.insert(key, value);
         self
     }
@@ -304,11 +327,10 @@ impl PolicyBuilder {
 
     /// The response. With no statements it denies everything.
     pub fn build(self) -> AuthorizerResponse {
-        let statements = if self.statements.is_empty() {
-            vec![Statement::deny("*")]
-        } else {
-            self.statements
-        };
+        let mut statements = self.statements;
+        if statements.is_empty() {
+            statements.push(Statement::deny("*"));
+        }
         let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
         policy.version = Some(POLICY_VERSION.to_owned());
         policy.statement = statements.into_iter().map(Statement::into_iam).collect();

@@ -1,1 +1,213 @@
+//! `check-token`: an API Gateway TOKEN authorizer.
+//!
+//! A valid bearer token gets an Allow for the whole stage (so API Gateway's authorizer cache,
+//! which reuses one policy for every route for its TTL, never turns a second route into a 403),
+//! with `principalId` = `sub` and the user's `sub`, `email`, `name` and `roles` in `context`.
+//! Anything else — no token, a bad token, a malformed event — ends in the error `Unauthorized`,
+//! which API Gateway answers with a 401.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use authcore::header::bearer_token;
+use authcore::policy::{AuthorizerResponse, MethodArn, PolicyBuilder};
+use authcore::token::now_seconds;
+use authcore::{ClaimsRef, Config, ConfigError, KeySource, TokenVerifier};
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::{Deserialize, Deserializer};
+
+/// The exact message API Gateway turns into a 401.
+pub const UNAUTHORIZED: &str = "Unauthorized";
+
+/// What the authorizer needs for every request, built once at start-up.
+#[derive(Debug)]
+pub struct State {
+    verifier: TokenVerifier,
+}
+
+/// Why the authorizer cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The environment holds a bad or missing setting.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `JWT_SECRET_ARN` is set, but loading from Secrets Manager is not built into this binary yet.
+    #[error(
+        "JWT_SECRET_ARN is set, but this build reads the key from JWT_SECRET only: unset JWT_SECRET_ARN and set JWT_SECRET"
+    )]
+    SecretsManagerUnsupported,
+}
+
+impl State {
+    /// Builds the verifier from configuration.
+    pub fn new(config: &Config) -> Result<Self, StartupError> {
+        let key = match &config.key_source {
+            KeySource::Inline(key) => key,
+            KeySource::SecretsManager(_) => return Err(StartupError::SecretsManagerUnsupported),
+        };
+        Ok(Self {
+            verifier: TokenVerifier::new(key, config),
+        })
+    }
+
+    /// Builds the state from the process environment.
+    pub fn from_env() -> Result<Self, StartupError> {
+        Self::new(&Config::from_env()?)
+    }
+}
+
+/// The authorizer's input: a TOKEN event, or the fact that the payload was not one.
+///
+/// Deserializing never fails, so a payload that is not JSON, or not shaped like a TOKEN event,
+/// reaches the handler and is answered `Unauthorized` like any other bad request, instead of
+/// becoming a runtime error that API Gateway would turn into a 500.
+#[derive(Debug, Clone)]
+pub struct AuthorizerInput(Option<ApiGatewayCustomAuthorizerRequest>);
+
+impl AuthorizerInput {
+    /// The event, if the payload was a readable authorizer event.
+    pub fn event(&self) -> Option<&ApiGatewayCustomAuthorizerRequest> {
+        self.0.as_ref()
+    }
+}
+
+impl From<ApiGatewayCustomAuthorizerRequest> for AuthorizerInput {
+    fn from(event: ApiGatewayCustomAuthorizerRequest) -> Self {
+        Self(Some(event))
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthorizerInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(ApiGatewayCustomAuthorizerRequest::deserialize(d).ok()))
+    }
+}
+
+/// The error API Gateway answers with a 401: its message is exactly `Unauthorized`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unauthorized;
+
+impl fmt::Display for Unauthorized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(UNAUTHORIZED)
+    }
+}
+
+impl std::error::Error for Unauthorized {}
+
+impl From<Unauthorized> for Diagnostic {
+    fn from(_: Unauthorized) -> Self {
+        Diagnostic {
+            error_type: UNAUTHORIZED.to_owned(),
+            error_message: UNAUTHORIZED.to_owned(),
+        }
+    }
+}
+
+/// The decision for one request, with what the log needs to say about it.
+#[derive(Debug)]
+pub struct Decision {
+    /// The response for API Gateway, or `Unauthorized`.
+    pub result: Result<AuthorizerResponse, Unauthorized>,
+    /// `allow`, `deny` or `unauthorized`.
+    pub outcome: &'static str,
+    /// Why: `valid`, or the name of what was wrong (`expired`, `bad_signature`, ...).
+    pub reason: &'static str,
+    /// `jti` of a genuine token.
+    pub jti: Option<String>,
+}
+
+impl Decision {
+    /// `sub` of a genuine token: the response's principal.
+    pub fn sub(&self) -> Option<&str> {
+        self.result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.principal_id.as_deref())
+    }
+
+    fn unauthorized(reason: &'static str) -> Self {
+        Self {
+            result: Err(Unauthorized),
+            outcome: "unauthorized",
+            reason,
+            jti: None,
+        }
+    }
+}
+
+/// Decides one request at time `now` (seconds since the epoch). Pure: no I/O, no logging.
+pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
+    let Some(event) = input.event() else {
+        return Decision::unauthorized("malformed_event");
+    };
+    if !event
+        .type_
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("TOKEN"))
+    {
+        return Decision::unauthorized("wrong_event_type");
+    }
+    let Some(header) = event.authorization_token.as_deref() else {
+        return Decision::unauthorized("missing_token");
+    };
+    let token = match bearer_token(header) {
+        Ok(token) => token,
+        Err(e) => return Decision::unauthorized(e.reason()),
+    };
+    let mut payload = Vec::new();
+    let claims = match state.verifier.verify_ref(token, now, &mut payload) {
+        Ok(claims) => claims,
+        Err(e) => return Decision::unauthorized(e.reason()),
+    };
+
+    // The token is genuine. Without a readable methodArn there is nothing to allow: deny.
+    let arn = event.method_arn.as_deref().map(MethodArn::parse);
+    let Some(Ok(arn)) = arn else {
+        return Decision {
+            result: Ok(PolicyBuilder::new(claims.sub.as_ref()).build()),
+            outcome: "deny",
+            reason: "bad_method_arn",
+            jti: claims.jti.map(Cow::into_owned),
+        };
+    };
+    let ClaimsRef {
+        sub,
+        jti,
+        email,
+        name,
+        roles,
+        ..
+    } = claims;
+    let response = PolicyBuilder::new(sub.as_ref())
+        .allow(arn.whole_stage())
+        .context("sub", sub.into_owned())
+        .context("email", email.map(Cow::into_owned).unwrap_or_default())
+        .context("name", name.map(Cow::into_owned).unwrap_or_default())
+        .context("roles", roles.join(","))
+        .build();
+    Decision {
+        result: Ok(response),
+        outcome: "allow",
+        reason: "valid",
+        jti: jti.map(Cow::into_owned),
+    }
+}
+
+/// The Lambda handler: decides, logs one event, answers.
+pub async fn handler(
+    state: &State,
+    event: LambdaEvent<AuthorizerInput>,
+) -> Result<AuthorizerResponse, Unauthorized> {
+    let decision = authorize(state, &event.payload, now_seconds());
+    tracing::info!(
+        outcome = decision.outcome,
+        reason = decision.reason,
+        sub = decision.sub(),
+        jti = decision.jti.as_deref(),
+        request_id = %event.context.request_id,
+        "authorizer decision"
+    );
+    decision.result
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! Wiring only: build the state once, then serve invocations with it.
+
+use check_token::{State, handler};
+use lambda_runtime::{Error, service_fn};
+
+// One invocation at a time: the single-threaded runtime measured faster (see README, "Performance").
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let state =
+        State::from_env().inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
+    let state = &state;
+    lambda_runtime::run(service_fn(move |event| async move {
+        handler(state, event).await
+    }))
+    .await
+}

@@ -1,0 +1,86 @@
+//! The authorizer's whole work for one request: raw event JSON in, serialized response out.
+//!
+//! `cargo bench -p check-token` (or `make bench`).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use authcore::token::{Subject, now_seconds};
+use authcore::{Config, TokenIssuer};
+use check_token::{AuthorizerInput, State, authorize};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn bench(c: &mut Criterion) {
+    // A random per-run secret: nothing secret is stored in the repository.
+    let mut secret = [0u8; 48];
+    getrandom_fill(&mut secret);
+    let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let vars = HashMap::from([("JWT_SECRET", secret)]);
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let key = match &config.key_source {
+        authcore::KeySource::Inline(k) => k.clone(),
+        _ => unreachable!(),
+    };
+    let state = State::new(&config).unwrap();
+    let now = now_seconds();
+    let token = TokenIssuer::new(&key, &config)
+        .issue_at(
+            Subject {
+                sub: "7f9c2ba4-e88f-4e3a-9c5e-1b2d3c4d5e6f".into(),
+                email: Some("ada.lovelace@example.com".into()),
+                name: Some("Ada Lovelace".into()),
+                roles: vec!["reader".into(), "writer".into()],
+            },
+            now,
+        )
+        .unwrap()
+        .token;
+    let event = format!(
+        r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
+    );
+
+    let run = |raw: &str| -> String {
+        let input: AuthorizerInput = serde_json::from_str(raw).unwrap();
+        let decision = authorize(&state, &input, now);
+        match decision.result {
+            Ok(response) => serde_json::to_string(&response).unwrap(),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert!(run(&event).contains("\"Allow\""));
+
+    c.bench_function("authorize/valid token: event JSON to response JSON", |b| {
+        b.iter(|| run(black_box(&event)))
+    });
+    let input: AuthorizerInput = serde_json::from_str(&event).unwrap();
+    c.bench_function("parts/parse event", |b| {
+        b.iter(|| serde_json::from_str::<AuthorizerInput>(black_box(&event)).unwrap())
+    });
+    c.bench_function("parts/authorize parsed event", |b| {
+        b.iter(|| authorize(&state, black_box(&input), now))
+    });
+    let response = authorize(&state, &input, now).result.unwrap();
+    c.bench_function("parts/serialize response", |b| {
+        b.iter(|| serde_json::to_string(black_box(&response)).unwrap())
+    });
+    let verifier = authcore::TokenVerifier::new(&key, &config);
+    c.bench_function("parts/verify token", |b| {
+        b.iter(|| verifier.verify_at(black_box(&token), now).unwrap())
+    });
+    let forged = event.replace(&token[token.len() - 6..], "AAAAAA");
+    assert_eq!(run(&forged), "Unauthorized");
+    c.bench_function("authorize/forged signature", |b| {
+        b.iter(|| run(black_box(&forged)))
+    });
+}
+
+fn getrandom_fill(buf: &mut [u8]) {
+    // std has no RNG; /dev/urandom is on every machine this runs on.
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .unwrap();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

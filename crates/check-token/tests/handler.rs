@@ -1,0 +1,193 @@
+//! The handler over the sample events in `events/`, as `cargo lambda invoke` would send them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use authcore::token::{Subject, now_seconds};
+use authcore::{Config, SigningKey, TokenIssuer};
+use check_token::{AuthorizerInput, State, UNAUTHORIZED, Unauthorized, authorize, handler};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::{Value, json};
+
+const SECRET: &str = "handler-test-secret-0123456789abcdef-xyz";
+const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*";
+
+fn config(secret: &str) -> Config {
+    let vars = HashMap::from([("JWT_SECRET", secret.to_owned())]);
+    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+}
+
+fn state() -> State {
+    State::new(&config(SECRET)).unwrap()
+}
+
+fn mint_with(secret: &str, sub: &str, now: u64) -> String {
+    let key = SigningKey::new(secret.as_bytes().to_vec()).unwrap();
+    let subject = Subject {
+        sub: sub.into(),
+        email: Some("demo@example.com".into()),
+        name: Some("Demo User".into()),
+        roles: vec!["reader".into(), "writer".into()],
+    };
+    TokenIssuer::new(&key, &config(secret))
+        .issue_at(subject, now)
+        .unwrap()
+        .token
+}
+
+fn mint(sub: &str) -> String {
+    mint_with(SECRET, sub, now_seconds())
+}
+
+/// An event file from `events/`, with `REPLACE_WITH_TOKEN` swapped for `token`.
+fn event(name: &str, token: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .replace("REPLACE_WITH_TOKEN", token)
+}
+
+/// Reads a payload the way lambda_runtime does: no check for trailing input.
+fn input(raw: &str) -> AuthorizerInput {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    serde::Deserialize::deserialize(&mut de).expect("AuthorizerInput never fails to deserialize")
+}
+
+async fn invoke(raw: &str) -> Result<Value, Unauthorized> {
+    let state = state();
+    let event = LambdaEvent::new(input(raw), Context::default());
+    handler(&state, event)
+        .await
+        .map(|r| serde_json::to_value(r).unwrap())
+}
+
+#[tokio::test]
+async fn a_valid_token_allows_the_whole_stage_with_the_users_context() {
+    let response = invoke(&event("check-token.json", &mint("user-123")))
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({
+            "principalId": "user-123",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [STAGE_ARN]}]
+            },
+            "context": {"sub": "user-123", "email": "demo@example.com", "name": "Demo User", "roles": "reader,writer"},
+            "usageIdentifierKey": null
+        })
+    );
+}
+
+#[tokio::test]
+async fn sample_events_that_must_fail_are_unauthorized() {
+    for name in [
+        "check-token-no-bearer.json",
+        "check-token-garbage.json",
+        "check-token-request-type.json",
+    ] {
+        assert_eq!(
+            invoke(&event(name, &mint("u"))).await,
+            Err(Unauthorized),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_tokens_and_bad_events_are_unauthorized_with_the_reason() {
+    let now = now_seconds();
+    let token_event = |token: &str| event("check-token.json", token);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "expired",
+            token_event(&mint_with(SECRET, "u", now - 3600)),
+            "expired",
+        ),
+        (
+            "other key",
+            token_event(&mint_with("another-secret-0123456789abcdef-xyz", "u", now)),
+            "bad_signature",
+        ),
+        ("not JSON", "this is not json".into(), "malformed_event"),
+        (
+            "truncated JSON",
+            r#"{"type":"TOKEN","authorizationToken":"Bearer "#.into(),
+            "malformed_event",
+        ),
+        ("JSON array", "[1,2]".into(), "malformed_event"),
+        (
+            "token is a number",
+            r#"{"type":"TOKEN","authorizationToken":42,"methodArn":"x"}"#.into(),
+            "malformed_event",
+        ),
+        (
+            "no type",
+            json!({"authorizationToken": format!("Bearer {}", mint("u"))}).to_string(),
+            "wrong_event_type",
+        ),
+        (
+            "no authorizationToken",
+            r#"{"type":"TOKEN","methodArn":"x"}"#.into(),
+            "missing_token",
+        ),
+        (
+            "empty header",
+            r#"{"type":"TOKEN","authorizationToken":""}"#.into(),
+            "missing_token",
+        ),
+        (
+            "Basic scheme",
+            event("check-token-no-bearer.json", ""),
+            "wrong_scheme",
+        ),
+        (
+            "over 8 KiB",
+            token_event(&"a".repeat(9000)),
+            "header_too_large",
+        ),
+    ];
+    let state = state();
+    for (name, raw, reason) in cases {
+        let decision = authorize(&state, &input(&raw), now);
+        assert_eq!(
+            (decision.outcome, decision.reason),
+            ("unauthorized", reason),
+            "{name}"
+        );
+        assert_eq!(decision.result.unwrap_err(), Unauthorized, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_valid_token_with_an_unreadable_method_arn_is_denied() {
+    let raw = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {}", mint("u1")), "methodArn": "nonsense"});
+    let decision = authorize(&state(), &input(&raw.to_string()), now_seconds());
+    assert_eq!(
+        (decision.outcome, decision.reason),
+        ("deny", "bad_method_arn")
+    );
+    let v = serde_json::to_value(decision.result.unwrap()).unwrap();
+    assert_eq!(v["principalId"], "u1");
+    assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
+}
+
+#[test]
+fn the_lambda_error_message_is_exactly_unauthorized() {
+    let d: Diagnostic = Unauthorized.into();
+    assert_eq!(
+        (d.error_type.as_str(), d.error_message.as_str()),
+        (UNAUTHORIZED, "Unauthorized")
+    );
+    assert_eq!(Unauthorized.to_string(), "Unauthorized");
+}
+
+#[test]
+fn start_up_refuses_a_short_secret_and_says_so() {
+    let vars = HashMap::from([("JWT_SECRET", "short".to_owned())]);
+    let err = Config::from_lookup(|k| vars.get(k).cloned()).unwrap_err();
+    assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+}

@@ -1,0 +1,539 @@
+//! A local [Lambda Runtime API](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html):
+//! it starts a function's real binary with `AWS_LAMBDA_RUNTIME_API` pointing at a loopback
+//! server, hands it invocations through `/next`, and collects its `/response` or `/error`.
+//!
+//! Only the standard library is used, so tests and tools that drive built binaries stay light.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const API_PREFIX: &str = "/2018-06-01/runtime";
+
+/// What went wrong driving a function.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The binary does not exist or could not be started.
+    #[error("cannot start {path}: {source} (build it first: `cargo build --workspace --bins`)")]
+    Spawn {
+        /// The binary's path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The local Runtime API could not listen on loopback.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Listen(std::io::Error),
+    /// The function reported an initialization error, or exited.
+    #[error("the function failed to start or exited: {detail}\n--- its output ---\n{logs}")]
+    Died {
+        /// The init error or exit status.
+        detail: String,
+        /// What the function printed.
+        logs: String,
+    },
+    /// No answer within the timeout.
+    #[error("the function did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// The result of one invocation, as the function posted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Posted to `/invocation/{id}/response`: the payload.
+    Response(Vec<u8>),
+    /// Posted to `/invocation/{id}/error`: `errorType` and `errorMessage`.
+    Error {
+        /// `errorType`.
+        error_type: String,
+        /// `errorMessage`.
+        error_message: String,
+    },
+}
+
+impl Outcome {
+    /// The response payload as JSON, or `None` for an error.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Response(body) => serde_json::from_slice(body).ok(),
+            Self::Error { .. } => None,
+        }
+    }
+}
+
+struct Pending {
+    id: String,
+    payload: Vec<u8>,
+    deadline_ms: u128,
+}
+
+#[derive(Default)]
+struct Inner {
+    queue: VecDeque<Pending>,
+    waiting: HashMap<String, Sender<Outcome>>,
+    init_error: Option<String>,
+    shutdown: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    inner: Mutex<Inner>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How to start a function.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`).
+    pub name: String,
+    /// The built binary (what Lambda calls `bootstrap`).
+    pub binary: PathBuf,
+    /// Environment variables for the function. The parent's environment is not passed on,
+    /// except `PATH`, `HOME` and `RUST_BACKTRACE`.
+    pub env: Vec<(String, String)>,
+    /// Copy the function's output to this process's standard error as well as capturing it.
+    pub echo_logs: bool,
+}
+
+impl FunctionSpec {
+    /// A spec for `binary` named `name`, with no extra environment.
+    pub fn new(name: impl Into<String>, binary: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            binary: binary.into(),
+            env: Vec::new(),
+            echo_logs: false,
+        }
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// A running function process behind its own local Runtime API. Dropping it stops the process.
+pub struct Function {
+    name: String,
+    child: Mutex<Child>,
+    pid: u32,
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    logs: Arc<Mutex<Vec<u8>>>,
+    next_id: AtomicU64,
+}
+
+impl Function {
+    /// Starts the function and its Runtime API.
+    pub fn start(spec: FunctionSpec) -> Result<Self, RuntimeError> {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(RuntimeError::Listen)?;
+        let addr = listener.local_addr().map_err(RuntimeError::Listen)?;
+        let shared = Arc::new(Shared::default());
+        {
+            let shared = shared.clone();
+            thread::spawn(move || serve(listener, shared));
+        }
+
+        let mut cmd = Command::new(&spec.binary);
+        cmd.env_clear();
+        for key in ["PATH", "HOME", "RUST_BACKTRACE"] {
+            if let Ok(v) = std::env::var(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", spec.name),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|source| RuntimeError::Spawn {
+            path: spec.binary.clone(),
+            source,
+        })?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            collect(out, logs.clone(), spec.echo_logs);
+        }
+        if let Some(err) = child.stderr.take() {
+            collect(err, logs.clone(), spec.echo_logs);
+        }
+        Ok(Self {
+            name: spec.name,
+            pid: child.id(),
+            child: Mutex::new(child),
+            shared,
+            addr,
+            logs,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address of its Runtime API.
+    pub fn runtime_api(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Everything the function has printed so far (stdout and stderr, interleaved by line).
+    pub fn logs(&self) -> String {
+        String::from_utf8_lossy(&self.logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// The process's peak resident memory in KiB (`VmHWM`), where /proc is available.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// Invokes the function with `payload` and waits up to `timeout` for its answer.
+    pub fn invoke(&self, payload: &[u8], timeout: Duration) -> Result<Outcome, RuntimeError> {
+        let id = format!(
+            "{:08x}-local-{:012}",
+            std::process::id(),
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        let (tx, rx): (Sender<Outcome>, Receiver<Outcome>) = mpsc::channel();
+        {
+            let mut inner = self.shared.lock();
+            if let Some(e) = &inner.init_error {
+                return Err(self.died(e.clone()));
+            }
+            inner.waiting.insert(id.clone(), tx);
+            inner.queue.push_back(Pending {
+                id: id.clone(),
+                payload: payload.to_vec(),
+                deadline_ms: epoch_ms() + timeout.as_millis(),
+            });
+        }
+        self.shared.ready.notify_all();
+
+        let started = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(outcome) => return Ok(outcome),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let e = self.shared.lock().init_error.clone().unwrap_or_default();
+                    return Err(self.died(e));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(e) = self.shared.lock().init_error.clone() {
+                return Err(self.died(e));
+            }
+            if let Ok(Some(status)) = self
+                .child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait()
+            {
+                return Err(self.died(format!("exited with {status}")));
+            }
+            if started.elapsed() >= timeout {
+                self.shared.lock().waiting.remove(&id);
+                return Err(RuntimeError::Timeout(timeout));
+            }
+        }
+    }
+
+    /// Invokes with a JSON value.
+    pub fn invoke_json(
+        &self,
+        payload: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Outcome, RuntimeError> {
+        self.invoke(payload.to_string().as_bytes(), timeout)
+    }
+
+    /// Waits until the process exits (for start-up failures), up to `timeout`.
+    pub fn wait_exit(&self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Ok(Some(status)) = self
+                .child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait()
+            {
+                // Give the output readers a moment to drain.
+                thread::sleep(Duration::from_millis(50));
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn died(&self, detail: String) -> RuntimeError {
+        thread::sleep(Duration::from_millis(50));
+        RuntimeError::Died {
+            detail,
+            logs: self.logs(),
+        }
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.ready.notify_all();
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Finds a workspace binary built next to the running test or tool (`target/<profile>/<name>`).
+pub fn built_binary(name: &str) -> Result<PathBuf, RuntimeError> {
+    let exe = std::env::current_exe().map_err(|source| RuntimeError::Spawn {
+        path: PathBuf::from(name),
+        source,
+    })?;
+    // target/debug/deps/test-binary -> target/debug
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(RuntimeError::Spawn {
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            path,
+        })
+    }
+}
+
+fn epoch_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+fn collect(stream: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>, echo: bool) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        while reader
+            .read_until(b'\n', &mut line)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {
+            if echo {
+                let _ = std::io::stderr().write_all(&line);
+            }
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&line);
+            line.clear();
+        }
+    });
+}
+
+fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if shared.lock().shutdown {
+            return;
+        }
+        let shared = shared.clone();
+        thread::spawn(move || {
+            let _ = handle_connection(stream, &shared);
+        });
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut length = 0usize;
+    let mut chunked = false;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.eq_ignore_ascii_case("chunked")
+            {
+                chunked = true;
+            }
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            if size == 0 {
+                // Trailers end with an empty line.
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            line.clear();
+            reader.read_line(&mut line)?;
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    }
+    Ok(Some(Request { method, path, body }))
+}
+
+fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+fn handle_connection(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = read_request(&mut reader)? {
+        let path = req.path.strip_prefix(API_PREFIX).unwrap_or(&req.path);
+        match (req.method.as_str(), path) {
+            ("GET", "/invocation/next") => {
+                let Some(next) = next_invocation(shared) else {
+                    return Ok(());
+                };
+                let headers = [
+                    ("Content-Type", "application/json".to_owned()),
+                    ("Lambda-Runtime-Aws-Request-Id", next.id.clone()),
+                    ("Lambda-Runtime-Deadline-Ms", next.deadline_ms.to_string()),
+                    (
+                        "Lambda-Runtime-Invoked-Function-Arn",
+                        "arn:aws:lambda:us-east-1:123456789012:function:local".to_owned(),
+                    ),
+                    (
+                        "Lambda-Runtime-Trace-Id",
+                        "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+                    ),
+                ];
+                respond(&mut writer, "200 OK", &headers, &next.payload)?;
+            }
+            ("POST", "/init/error") => {
+                shared.lock().init_error = Some(String::from_utf8_lossy(&req.body).into_owned());
+                respond(&mut writer, "202 Accepted", &[], b"{}")?;
+            }
+            ("POST", p) if p.starts_with("/invocation/") => {
+                let rest = &p["/invocation/".len()..];
+                let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+                let outcome = match kind {
+                    "response" => Some(Outcome::Response(req.body)),
+                    "error" => {
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&req.body).unwrap_or_default();
+                        let field = |k: &str| {
+                            v.get(k)
+                                .and_then(|s| s.as_str())
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        Some(Outcome::Error {
+                            error_type: field("errorType"),
+                            error_message: field("errorMessage"),
+                        })
+                    }
+                    _ => None,
+                };
+                match outcome {
+                    Some(outcome) => {
+                        if let Some(tx) = shared.lock().waiting.remove(id) {
+                            let _ = tx.send(outcome);
+                        }
+                        respond(&mut writer, "202 Accepted", &[], b"{\"status\":\"OK\"}")?;
+                    }
+                    None => respond(&mut writer, "404 Not Found", &[], b"{}")?,
+                }
+            }
+            _ => respond(&mut writer, "404 Not Found", &[], b"{}")?,
+        }
+    }
+    Ok(())
+}
+
+fn next_invocation(shared: &Shared) -> Option<Pending> {
+    let mut inner = shared.lock();
+    loop {
+        if inner.shutdown {
+            return None;
+        }
+        if let Some(next) = inner.queue.pop_front() {
+            return Some(next);
+        }
+        inner = shared
+            .ready
+            .wait_timeout(inner, Duration::from_millis(200))
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0);
+    }
+}

@@ -1,0 +1,153 @@
+//! End to end: the real `check-token` binary, run as Lambda runs it, behind a local Runtime API.
+//!
+//! Needs the binaries built (`make test` does it; or `cargo build --workspace --bins`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use authcore::token::{Subject, now_seconds};
+use authcore::{Config, KeySource, TokenIssuer};
+use local_runtime::{Function, FunctionSpec, Outcome, built_binary};
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A fresh random secret per test run: nothing secret lives in the repository.
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").unwrap(),
+        &mut bytes,
+    )
+    .unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn start(secret: &str) -> Function {
+    let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
+    Function::start(
+        FunctionSpec::new("check-token", binary)
+            .env("JWT_SECRET", secret)
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    )
+    .unwrap()
+}
+
+fn mint(secret: &str, sub: &str, at: u64) -> String {
+    let config = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| secret.to_owned())).unwrap();
+    let KeySource::Inline(key) = &config.key_source else {
+        unreachable!()
+    };
+    let subject = Subject {
+        sub: sub.into(),
+        email: Some("e2e@example.com".into()),
+        name: Some("End To End".into()),
+        roles: vec!["reader".into()],
+    };
+    TokenIssuer::new(key, &config)
+        .issue_at(subject, at)
+        .unwrap()
+        .token
+}
+
+fn event_file(name: &str, token: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("REPLACE_WITH_TOKEN", token)
+        .into_bytes()
+}
+
+fn unauthorized() -> Outcome {
+    Outcome::Error {
+        error_type: "Unauthorized".into(),
+        error_message: "Unauthorized".into(),
+    }
+}
+
+#[test]
+fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise() {
+    let secret = random_secret();
+    let f = start(&secret);
+    let good = mint(&secret, "user-e2e", now_seconds());
+
+    let allowed = f
+        .invoke(&event_file("check-token.json", &good), TIMEOUT)
+        .unwrap();
+    let v = allowed.json().expect("an Allow response");
+    assert_eq!(v["principalId"], "user-e2e");
+    assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        v["policyDocument"]["Statement"][0]["Resource"][0],
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
+    );
+    assert_eq!(
+        v["context"],
+        json!({"sub": "user-e2e", "email": "e2e@example.com", "name": "End To End", "roles": "reader"})
+    );
+
+    let expired = mint(&secret, "user-e2e", now_seconds() - 7200);
+    let forged = mint(&random_secret(), "user-e2e", now_seconds());
+    let payloads: Vec<(&str, Vec<u8>)> = vec![
+        ("expired", event_file("check-token.json", &expired)),
+        ("other key", event_file("check-token.json", &forged)),
+        ("Basic", event_file("check-token-no-bearer.json", "")),
+        ("garbage", event_file("check-token-garbage.json", "")),
+        (
+            "REQUEST event",
+            event_file("check-token-request-type.json", &good),
+        ),
+        ("not JSON", b"definitely not json".to_vec()),
+        ("empty payload", Vec::new()),
+        ("JSON null", b"null".to_vec()),
+    ];
+    for (name, payload) in payloads {
+        assert_eq!(
+            f.invoke(&payload, TIMEOUT).unwrap(),
+            unauthorized(),
+            "{name}"
+        );
+    }
+    // Still serving after all of that: nothing panicked.
+    assert!(
+        f.invoke(&event_file("check-token.json", &good), TIMEOUT)
+            .unwrap()
+            .json()
+            .is_some()
+    );
+
+    // One JSON log event per decision, never the token or the secret.
+    let logs = f.logs();
+    let decisions: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "authorizer decision")
+        .collect();
+    assert_eq!(decisions.len(), 10, "{logs}");
+    assert_eq!(decisions[0]["fields"]["outcome"], "allow");
+    assert_eq!(decisions[0]["fields"]["sub"], "user-e2e");
+    assert_eq!(decisions[1]["fields"]["reason"], "expired");
+    assert_eq!(decisions[2]["fields"]["reason"], "bad_signature");
+    assert_eq!(decisions[6]["fields"]["reason"], "malformed_event");
+    for secretish in [&secret, &good, &expired, &forged] {
+        assert!(
+            !logs.contains(secretish.as_str()),
+            "a token or the secret reached the logs"
+        );
+    }
+}
+
+#[test]
+fn a_short_secret_stops_start_up_with_a_clear_message() {
+    let f = start("too-short");
+    let status = f.wait_exit(TIMEOUT).expect("the process should exit");
+    assert!(!status.success());
+    let logs = f.logs();
+    assert!(logs.contains("at least 32 bytes"), "{logs}");
+    assert!(
+        !logs.contains("too-short"),
+        "the secret itself must not be printed: {logs}"
+    );
+}
