@@ -4,6 +4,7 @@
 //! - [`keys`]: signing keys, at least 256 bits.
 //! - [`header`]: reading the `Authorization` header API Gateway hands to the authorizer.
 //! - [`policy`]: `methodArn` parsing and API Gateway authorizer responses (IAM policies).
+//! - [`password`]: argon2id password hashing, verification and rehash decisions.
 //! - [`config`]: configuration read once from the environment.
 //!
 //! No AWS SDK lives here, so the authorizer stays small and every rule is testable
@@ -12,11 +13,13 @@
 pub mod config;
 pub mod header;
 pub mod keys;
+pub mod password;
 pub mod policy;
 pub mod token;
 
 pub use config::{Config, ConfigError, KeySource};
 pub use header::{HeaderError, bearer_token};
 pub use keys::{KeyError, SigningKey};
+pub use password::{PasswordError, PasswordHasher, Verification};
 pub use policy::{AuthorizerContext, AuthorizerResponse, ContextValue, MethodArn, PolicyBuilder};
 pub use token::{Claims, ClaimsRef, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

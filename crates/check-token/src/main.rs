@@ -4,7 +4,8 @@ use check_token::{State, handler};
 use lambda_runtime::{Error, service_fn};
 
 // One invocation at a time: the single-threaded runtime measured faster (see README, "Performance").
-#[tokio::main(flavor = "current_thread")]
+#[cfg_attr(not(feature = "multi-thread"), tokio::main(flavor = "current_thread"))]
+#[cfg_attr(feature = "multi-thread", tokio::main(flavor = "multi_thread"))]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let state =

@@ -4,6 +4,8 @@
 //!
 //! Only the standard library is used, so tests and tools that drive built binaries stay light.
 
+pub mod moto;
+
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,0 +1,43 @@
+# Every target installs what it needs; nothing is assumed about the machine beyond Rust and Python 3.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Tests never reach AWS: dummy credentials, no instance metadata lookups.
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_REGION ?= us-east-1
+export AWS_EC2_METADATA_DISABLED := true
+export SAM_CLI_TELEMETRY := 0
+# The project's tools come first on PATH (moto_server, cargo-lambda, zig, cfn-lint, sam).
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: test lint build-bins bench venv clean
+
+## make test: formatting, lints, every unit, integration and end-to-end test. What CI runs.
+test: venv lint build-bins
+	cargo test --workspace --locked
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# End-to-end tests drive the real binaries: build them first.
+build-bins:
+	cargo build --workspace --bins --locked
+
+## make bench: criterion benchmarks (authorizer per request, token verification).
+bench:
+	cargo bench --workspace --locked
+
+## make venv: the project's Python tools, in .venv (quiet and quick when already there).
+venv: $(STAMP)
+$(STAMP): requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

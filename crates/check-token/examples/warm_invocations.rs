@@ -1,0 +1,75 @@
+//! Measures the built binary as Lambda runs it: N warm invocations through a local Runtime API,
+//! round-trip latency percentiles and the process's peak resident memory.
+//!
+//! `cargo build --release -p check-token && cargo run --release -p check-token --example warm_invocations -- [N]`
+
+use std::time::{Duration, Instant};
+
+use authcore::token::{Subject, now_seconds};
+use authcore::{Config, KeySource, TokenIssuer};
+use local_runtime::{Function, FunctionSpec};
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let binary =
+        std::env::var("CHECK_TOKEN_BIN").unwrap_or_else(|_| "target/release/check-token".into());
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").unwrap(),
+        &mut bytes,
+    )
+    .unwrap();
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let config = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| secret.clone())).unwrap();
+    let KeySource::Inline(key) = &config.key_source else {
+        unreachable!()
+    };
+    let subject = Subject {
+        sub: "bench-user".into(),
+        email: Some("b@example.com".into()),
+        name: None,
+        roles: vec!["reader".into()],
+    };
+    let token = TokenIssuer::new(key, &config)
+        .issue_at(subject, now_seconds())
+        .unwrap()
+        .token;
+    let event = format!(
+        r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
+    );
+
+    let f = Function::start(
+        FunctionSpec::new("check-token", &binary)
+            .env("JWT_SECRET", &secret)
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+    )
+    .expect("start the function");
+    let timeout = Duration::from_secs(10);
+    assert!(
+        f.invoke(event.as_bytes(), timeout)
+            .unwrap()
+            .json()
+            .is_some(),
+        "first invocation must Allow"
+    );
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let out = f.invoke(event.as_bytes(), timeout).unwrap();
+        times.push(t.elapsed());
+        assert!(matches!(out, local_runtime::Outcome::Response(_)));
+    }
+    times.sort();
+    let pct = |p: f64| times[((n as f64 * p) as usize).min(n - 1)];
+    println!(
+        "{binary}: {n} warm invocations, round trip p50 {:?} p90 {:?} p99 {:?}; peak RSS {} KiB",
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        f.peak_rss_kib().map_or("?".into(), |k| k.to_string())
+    );
+}

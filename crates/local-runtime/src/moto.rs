@@ -1,0 +1,76 @@
+//! A real DynamoDB- and Secrets Manager-compatible server for tests: `moto_server`, from the
+//! project's virtualenv (`make venv`), on a free loopback port.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `moto_server`. Dropping it stops the server.
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+/// Where `moto_server` is: `$MOTO_SERVER`, the workspace's `.venv/bin/moto_server`, or `PATH`.
+pub fn moto_server_path() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("MOTO_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = workspace.join(".venv/bin/moto_server");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("moto_server"))
+            .find(|p| p.is_file())
+    })
+}
+
+impl MotoServer {
+    /// Starts a fresh server. Panics with install instructions when moto is missing:
+    /// a missing tool is a failure, never a skipped test.
+    pub fn start() -> Self {
+        let path = moto_server_path().unwrap_or_else(|| {
+            panic!(
+                "moto_server not found: run `make venv` (installs moto[server] into .venv), \
+                 or set MOTO_SERVER to its path"
+            )
+        });
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        let child = Command::new(&path)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
+        let server = Self { child, port };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The endpoint URL, for `AWS_ENDPOINT_URL` or an SDK config.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
