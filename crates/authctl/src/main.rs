@@ -1,1 +1,269 @@
-fn main() {}
+//! `authctl`: manage the users table, and mint or check tokens for testing.
+//!
+//! Passwords are read from standard input (one line) or an interactive prompt, never from the
+//! command line, where they would land in shell history and process listings.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use authcore::password::PasswordHasher;
+use authcore::token::Subject;
+use authcore::{Config, KeySource, TokenIssuer, TokenVerifier};
+use clap::{Parser, Subcommand};
+use userstore::{User, UserStore, normalize_email};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Manage the users table and mint or check tokens for testing"
+)]
+struct Cli {
+    /// The DynamoDB users table.
+    #[arg(long, env = "USERS_TABLE", global = true, default_value = "users")]
+    table: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The users table.
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Tokens, signed with JWT_SECRET (local use).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TableCommand {
+    /// Create the table (on-demand billing), for local use. Succeeds if it exists already.
+    Create,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input or a prompt. Never overwrites.
+    Add {
+        /// Email address (stored trimmed and lowercased).
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A role (repeat for several).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// List users (no password hashes).
+    List,
+    /// Set a user's password, read from standard input or a prompt.
+    Passwd {
+        /// Email address.
+        email: String,
+    },
+    /// Refuse sign-in for a user.
+    Disable {
+        /// Email address.
+        email: String,
+    },
+    /// Allow sign-in again.
+    Enable {
+        /// Email address.
+        email: String,
+    },
+    /// Remove a user.
+    Remove {
+        /// Email address.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a fresh token for testing (JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, TOKEN_TTL_SECONDS).
+    Mint {
+        /// Subject.
+        #[arg(long, default_value = "demo@example.com")]
+        sub: String,
+        /// Email claim.
+        #[arg(long)]
+        email: Option<String>,
+        /// Name claim.
+        #[arg(long)]
+        name: Option<String>,
+        /// A role (repeat for several).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Verify a token (argument, or standard input) and print its claims as JSON.
+    Verify {
+        /// The token; read from standard input when absent.
+        token: Option<String>,
+    },
+}
+
+type Failure = Box<dyn std::error::Error>;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_password(prompt: &str) -> Result<String, Failure> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt)?;
+        let again = rpassword::prompt_password("Repeat: ")?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.chars().count() < 8 {
+        return Err("the password must have at least 8 characters".into());
+    }
+    Ok(password)
+}
+
+fn local_key_config() -> Result<(Config, authcore::SigningKey), Failure> {
+    let config = Config::from_env()?;
+    match &config.key_source {
+        KeySource::Inline(key) => {
+            let key = key.clone();
+            Ok((config, key))
+        }
+        KeySource::SecretsManager(_) => {
+            Err("token commands use JWT_SECRET: unset JWT_SECRET_ARN".into())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Token(cmd) = cli.command {
+        return token(cmd);
+    }
+    let store = UserStore::new(userstore::client_from_env().await, cli.table);
+    match cli.command {
+        Command::Table(TableCommand::Create) => {
+            if store.create_table().await? {
+                println!("created table {}", store.table());
+            } else {
+                println!("table {} exists already", store.table());
+            }
+        }
+        Command::User(cmd) => user(&store, cmd).await?,
+        Command::Token(_) => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
+    let hasher = PasswordHasher::default();
+    match cmd {
+        UserCommand::Add { email, name, roles } => {
+            let email = normalize_email(&email)?;
+            // Fail fast on a duplicate before asking for a password.
+            if store.get(&email).await?.is_some() {
+                return Err(userstore::StoreError::AlreadyExists(email).into());
+            }
+            let password = read_password(&format!("Password for {email}: "))?;
+            store
+                .create(&User {
+                    email: email.clone(),
+                    password_hash: hasher.hash(&password)?,
+                    name,
+                    roles,
+                    disabled: false,
+                    created_at: None,
+                    updated_at: None,
+                })
+                .await?;
+            println!("added {email}");
+        }
+        UserCommand::List => {
+            let mut users = store.list().await?;
+            users.sort_by(|a, b| a.email.cmp(&b.email));
+            for u in users {
+                let line = serde_json::json!({
+                    "email": u.email, "name": u.name, "roles": u.roles,
+                    "disabled": u.disabled, "created_at": u.created_at, "updated_at": u.updated_at,
+                });
+                println!("{line}");
+            }
+        }
+        UserCommand::Passwd { email } => {
+            let email = normalize_email(&email)?;
+            if store.get(&email).await?.is_none() {
+                return Err(userstore::StoreError::NotFound(email).into());
+            }
+            let password = read_password(&format!("New password for {email}: "))?;
+            store
+                .set_password_hash(&email, &hasher.hash(&password)?)
+                .await?;
+            println!("password changed for {email}");
+        }
+        UserCommand::Disable { email } => {
+            let email = normalize_email(&email)?;
+            store.set_disabled(&email, true).await?;
+            println!("disabled {email}");
+        }
+        UserCommand::Enable { email } => {
+            let email = normalize_email(&email)?;
+            store.set_disabled(&email, false).await?;
+            println!("enabled {email}");
+        }
+        UserCommand::Remove { email } => {
+            let email = normalize_email(&email)?;
+            store.delete(&email).await?;
+            println!("removed {email}");
+        }
+    }
+    Ok(())
+}
+
+fn token(cmd: TokenCommand) -> Result<(), Failure> {
+    let (config, key) = local_key_config()?;
+    match cmd {
+        TokenCommand::Mint {
+            sub,
+            email,
+            name,
+            roles,
+        } => {
+            let subject = Subject {
+                email: email.or_else(|| sub.contains('@').then(|| sub.clone())),
+                sub,
+                name,
+                roles,
+            };
+            println!("{}", TokenIssuer::new(&key, &config).issue(subject)?.token);
+        }
+        TokenCommand::Verify { token } => {
+            let token = match token {
+                Some(t) => t,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim().to_owned()
+                }
+            };
+            let token = authcore::bearer_token(&token)?;
+            let claims = TokenVerifier::new(&key, &config).verify(token)?;
+            println!("{}", serde_json::to_string_pretty(&claims)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! End to end: the real `authenticate` binary, run as Lambda runs it, against a real moto_server,
+//! with the sample events from `events/`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use local_runtime::moto::MotoServer;
+use local_runtime::{Function, FunctionSpec, built_binary};
+use serde_json::Value;
+
+const SECRET_LEN: usize = 32;
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; SECRET_LEN];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").unwrap(),
+        &mut bytes,
+    )
+    .unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn event(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("events")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn start(endpoint: &str, secret: &str) -> Function {
+    let binary = built_binary("authenticate").unwrap_or_else(|e| panic!("{e}"));
+    Function::start(
+        FunctionSpec::new("authenticate", binary)
+            .env("JWT_SECRET", secret)
+            .env("USERS_TABLE", "e2e-users")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    )
+    .unwrap()
+}
+
+/// Adds the demo user of the sample events with the built `authctl`.
+fn add_demo_user(endpoint: &str) {
+    let authctl = built_binary("authctl").unwrap_or_else(|e| panic!("{e}"));
+    for (args, stdin) in [
+        (&["table", "create"][..], ""),
+        (
+            &["user", "add", "demo@example.com", "--name", "Demo"][..],
+            "correct horse battery staple\n",
+        ),
+    ] {
+        let mut child = std::process::Command::new(&authctl)
+            .args(args)
+            .env_clear()
+            .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("USERS_TABLE", "e2e-users")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "authctl {args:?}");
+    }
+}
+
+fn http(outcome: &local_runtime::Outcome) -> (u64, Value, Value) {
+    let v = outcome
+        .json()
+        .unwrap_or_else(|| panic!("not a response: {outcome:?}"));
+    let body: Value = serde_json::from_str(v["body"].as_str().unwrap_or("null")).unwrap();
+    // lambda_http answers REST (v1) events with multiValueHeaders and HTTP API (v2) ones with headers.
+    let mut headers = v["headers"].as_object().cloned().unwrap_or_default();
+    for (name, values) in v["multiValueHeaders"].as_object().into_iter().flatten() {
+        headers.insert(name.clone(), values[0].clone());
+    }
+    (
+        v["statusCode"].as_u64().unwrap(),
+        body,
+        Value::Object(headers),
+    )
+}
+
+#[test]
+fn sample_events_through_the_built_binary() {
+    let moto = MotoServer::start();
+    add_demo_user(&moto.endpoint());
+    let secret = random_secret();
+    let f = start(&moto.endpoint(), &secret);
+    let t = Duration::from_secs(20);
+
+    for name in [
+        "authenticate-json.json",
+        "authenticate-form.json",
+        "authenticate-http-api.json",
+    ] {
+        let (status, body, headers) = http(&f.invoke(&event(name), t).unwrap());
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(headers["cache-control"], "no-store", "{name}");
+    }
+    let (status, body, _) = http(
+        &f.invoke(&event("authenticate-wrong-password.json"), t)
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_grant"))
+    );
+    let (status, body, _) = http(&f.invoke(&event("authenticate-malformed.json"), t).unwrap());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // One log event per request; never the password or a token.
+    let logs = f.logs();
+    let events: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "token request")
+        .collect();
+    assert_eq!(events.len(), 5, "{logs}");
+    assert_eq!(events[0]["fields"]["outcome"], "issued");
+    assert_eq!(events[0]["fields"]["email"], "demo@example.com");
+    assert_eq!(events[3]["fields"]["reason"], "wrong_password");
+    assert!(
+        events[3]["fields"].get("email").is_none(),
+        "no email on failures"
+    );
+    assert!(
+        !logs.contains("correct horse"),
+        "a password reached the logs"
+    );
+    assert!(!logs.contains(&secret));
+    assert!(!logs.contains("eyJ"), "a token reached the logs");
+}
+
+#[test]
+fn unreachable_dynamodb_is_a_503_within_the_function_timeout() {
+    // Port 1 on loopback: connection refused, as for a down endpoint.
+    let f = start("http://127.0.0.1:1", &random_secret());
+    let started = Instant::now();
+    let (status, body, _) = http(
+        &f.invoke(&event("authenticate-json.json"), Duration::from_secs(20))
+            .unwrap(),
+    );
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // The template gives the function 10 s; the SDK's 5 s operation timeout keeps it well inside.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(f.logs().contains("user lookup failed"));
+}
