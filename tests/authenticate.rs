@@ -5,20 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use local_runtime::moto::MotoServer;
-use local_runtime::{Function, FunctionSpec, built_binary};
+use local_runtime::{Function, FunctionSpec, built_binary, local_aws_env};
 use serde_json::Value;
-
-const SECRET_LEN: usize = 32;
-
-fn random_secret() -> String {
-    let mut bytes = [0u8; SECRET_LEN];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").unwrap(),
-        &mut bytes,
-    )
-    .unwrap();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn event(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -31,18 +19,13 @@ fn event(name: &str) -> Vec<u8> {
 
 fn start(endpoint: &str, secret: &str) -> Function {
     let binary = built_binary("authenticate").unwrap_or_else(|e| panic!("{e}"));
-    Function::start(
-        FunctionSpec::new("authenticate", binary)
-            .env("JWT_SECRET", secret)
-            .env("USERS_TABLE", "e2e-users")
-            .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    )
-    .unwrap()
+    let mut spec = FunctionSpec::new("authenticate", binary)
+        .env("JWT_SECRET", secret)
+        .env("USERS_TABLE", "e2e-users");
+    for (key, value) in local_aws_env(endpoint) {
+        spec = spec.env(key, value);
+    }
+    Function::start(spec).unwrap()
 }
 
 /// Adds the demo user of the sample events with the built `authctl`.
@@ -58,11 +41,7 @@ fn add_demo_user(endpoint: &str) {
         let mut child = std::process::Command::new(&authctl)
             .args(args)
             .env_clear()
-            .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(local_aws_env(endpoint))
             .env("USERS_TABLE", "e2e-users")
             .stdin(std::process::Stdio::piped())
             .spawn()
@@ -93,7 +72,7 @@ fn http(outcome: &local_runtime::Outcome) -> (u64, Value, Value) {
 fn sample_events_through_the_built_binary() {
     let moto = MotoServer::start();
     add_demo_user(&moto.endpoint());
-    let secret = random_secret();
+    let secret = authcore::generate_secret().unwrap();
     let f = start(&moto.endpoint(), &secret);
     let t = Duration::from_secs(20);
 
@@ -147,7 +126,7 @@ fn sample_events_through_the_built_binary() {
 #[test]
 fn unreachable_dynamodb_is_a_503_within_the_function_timeout() {
     // Port 1 on loopback: connection refused, as for a down endpoint.
-    let f = start("http://127.0.0.1:1", &random_secret());
+    let f = start("http://127.0.0.1:1", &authcore::generate_secret().unwrap());
     let started = Instant::now();
     let (status, body, _) = http(
         &f.invoke(&event("authenticate-json.json"), Duration::from_secs(20))

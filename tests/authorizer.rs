@@ -6,22 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use authcore::token::{Subject, now_seconds};
-use authcore::{Config, KeySource, TokenIssuer};
+use authcore::{Config, TokenIssuer};
 use local_runtime::{Function, FunctionSpec, Outcome, built_binary};
 use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A fresh random secret per test run: nothing secret lives in the repository.
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").unwrap(),
-        &mut bytes,
-    )
-    .unwrap();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn start(secret: &str) -> Function {
     let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
@@ -34,10 +23,8 @@ fn start(secret: &str) -> Function {
 }
 
 fn mint(secret: &str, sub: &str, at: u64) -> String {
-    let config = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| secret.to_owned())).unwrap();
-    let KeySource::Inline(key) = &config.key_source else {
-        unreachable!()
-    };
+    let config = Config::with_secret(secret).unwrap();
+    let key = config.inline_key().unwrap();
     let subject = Subject {
         sub: sub.into(),
         email: Some("e2e@example.com".into()),
@@ -69,7 +56,7 @@ fn unauthorized() -> Outcome {
 
 #[test]
 fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise() {
-    let secret = random_secret();
+    let secret = authcore::generate_secret().unwrap();
     let f = start(&secret);
     let good = mint(&secret, "user-e2e", now_seconds());
 
@@ -89,7 +76,11 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
     );
 
     let expired = mint(&secret, "user-e2e", now_seconds() - 7200);
-    let forged = mint(&random_secret(), "user-e2e", now_seconds());
+    let forged = mint(
+        &authcore::generate_secret().unwrap(),
+        "user-e2e",
+        now_seconds(),
+    );
     let payloads: Vec<(&str, Vec<u8>)> = vec![
         ("expired", event_file("check-token.json", &expired)),
         ("other key", event_file("check-token.json", &forged)),

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use authcore::token::Subject;
-use authcore::{Config, KeySource, TokenIssuer, TokenVerifier};
+use authcore::{Config, TokenIssuer, TokenVerifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -11,17 +11,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 fn bench(c: &mut Criterion) {
-    let mut secret = [0u8; 32];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").unwrap(),
-        &mut secret,
-    )
-    .unwrap();
-    let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    let config = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| secret.clone())).unwrap();
-    let KeySource::Inline(key) = &config.key_source else {
-        unreachable!()
-    };
+    let secret = authcore::generate_secret().unwrap();
+    let config = Config::with_secret(&secret).unwrap();
+    let key = config.inline_key().unwrap();
     let now = authcore::token::now_seconds();
     let subject = Subject {
         sub: "7f9c2ba4-e88f-4e3a-9c5e-1b2d3c4d5e6f".into(),

@@ -89,6 +89,19 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The defaults with `secret` as the inline key: for tests, benchmarks and local tools.
+    pub fn with_secret(secret: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| (name == "JWT_SECRET").then(|| secret.to_owned()))
+    }
+
+    /// The key, when it is given inline (`JWT_SECRET`) rather than by a Secrets Manager ARN.
+    pub fn inline_key(&self) -> Option<&SigningKey> {
+        match &self.key_source {
+            KeySource::Inline(key) => Some(key),
+            KeySource::SecretsManager(_) => None,
+        }
+    }
+
     /// Reads the configuration through `lookup`, which maps a variable name to its value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {
@@ -217,6 +230,19 @@ mod tests {
             );
             assert!(err.to_string().starts_with(name), "{err}");
         }
+    }
+
+    #[test]
+    fn with_secret_gives_the_defaults_and_that_key() {
+        let c = Config::with_secret(SECRET).unwrap();
+        assert_eq!(
+            c.inline_key().map(SigningKey::expose_secret),
+            Some(SECRET.as_bytes())
+        );
+        assert_eq!(c.issuer, DEFAULT_ISSUER);
+        assert!(Config::with_secret("short").is_err());
+        let arn = config(&[("JWT_SECRET_ARN", "arn:aws:secretsmanager:r:1:secret:x")]).unwrap();
+        assert!(arn.inline_key().is_none());
     }
 
     #[test]

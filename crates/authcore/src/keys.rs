@@ -5,6 +5,17 @@ use std::fmt;
 /// The shortest secret accepted, in bytes: 256 bits, the HMAC-SHA256 output size (RFC 7518 §3.2).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Bytes of randomness in a generated secret (384 bits).
+pub const GENERATED_SECRET_BYTES: usize = 48;
+
+/// A new random secret: 48 bytes from the OS, base64url-encoded (64 characters).
+pub fn generate_secret() -> Result<String, KeyError> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; GENERATED_SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// Why a secret cannot be used as a signing key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
@@ -17,6 +28,9 @@ pub enum KeyError {
         /// Length of the rejected secret, in bytes.
         len: usize,
     },
+    /// The system random source failed.
+    #[error("the system random source failed: {0}")]
+    Random(String),
 }
 
 /// An HS256 signing key of at least 256 bits.
@@ -75,6 +89,15 @@ mod tests {
         let msg = SigningKey::new(b"short".to_vec()).unwrap_err().to_string();
         assert!(msg.contains("5 bytes"), "{msg}");
         assert!(msg.contains("256 bits"), "{msg}");
+    }
+
+    #[test]
+    fn generated_secrets_are_long_random_and_usable() {
+        let a = generate_secret().unwrap();
+        let b = generate_secret().unwrap();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert!(SigningKey::new(a.into_bytes()).is_ok());
     }
 
     #[test]

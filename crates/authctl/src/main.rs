@@ -36,6 +36,15 @@ enum Command {
     /// Tokens, signed with JWT_SECRET (local use).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Signing secrets.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Print a new random signing secret (384 bits, base64url), e.g. for JWT_SECRET.
+    Generate,
 }
 
 #[derive(Subcommand)]
@@ -152,8 +161,13 @@ fn local_key_config() -> Result<(Config, authcore::SigningKey), Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    if let Command::Token(cmd) = cli.command {
-        return token(cmd);
+    match cli.command {
+        Command::Token(cmd) => return token(cmd),
+        Command::Secret(SecretCommand::Generate) => {
+            println!("{}", authcore::generate_secret()?);
+            return Ok(());
+        }
+        _ => {}
     }
     let store = UserStore::new(userstore::client_from_env().await, cli.table);
     match cli.command {
@@ -165,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::User(cmd) => user(&store, cmd).await?,
-        Command::Token(_) => unreachable!("handled above"),
+        Command::Token(_) | Command::Secret(_) => unreachable!("handled above"),
     }
     Ok(())
 }
@@ -180,17 +194,12 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
                 return Err(userstore::StoreError::AlreadyExists(email).into());
             }
             let password = read_password(&format!("Password for {email}: "))?;
-            store
-                .create(&User {
-                    email: email.clone(),
-                    password_hash: hasher.hash(&password)?,
-                    name,
-                    roles,
-                    disabled: false,
-                    created_at: None,
-                    updated_at: None,
-                })
-                .await?;
+            let user = User {
+                name,
+                roles,
+                ..User::new(email.clone(), hasher.hash(&password)?)
+            };
+            store.create(&user).await?;
             println!("added {email}");
         }
         UserCommand::List => {

@@ -9,11 +9,7 @@ fn authctl(endpoint: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authctl"))
         .args(args)
         .env_clear()
-        .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(local_runtime::local_aws_env(endpoint))
         .env("USERS_TABLE", "cli-users")
         .env("JWT_SECRET", "cli-test-secret-0123456789abcdef-0123")
         .stdin(Stdio::piped())
@@ -137,6 +133,19 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
     let gone = authctl(&e, &["user", "remove", "ada@example.com"], "");
     assert!(!gone.status.success());
     assert!(text(&gone).contains("no user"), "{}", text(&gone));
+}
+
+#[test]
+fn generates_secrets_that_the_functions_accept() {
+    let a = authctl("http://127.0.0.1:1", &["secret", "generate"], "");
+    let b = authctl("http://127.0.0.1:1", &["secret", "generate"], "");
+    let (a, b) = (
+        String::from_utf8(a.stdout).unwrap(),
+        String::from_utf8(b.stdout).unwrap(),
+    );
+    assert_eq!(a.trim().len(), 64);
+    assert_ne!(a, b);
+    assert!(authcore::Config::with_secret(a.trim()).is_ok());
 }
 
 #[test]

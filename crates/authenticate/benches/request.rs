@@ -7,23 +7,15 @@ use std::hint::black_box;
 
 use authcore::password::{PasswordHasher, Verification};
 use authcore::token::Subject;
-use authcore::{Config, KeySource, TokenIssuer};
+use authcore::{Config, TokenIssuer};
 use authenticate::{SignedIn, parse_request, respond};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::http::Method;
 
 fn bench(c: &mut Criterion) {
-    let mut bytes = [0u8; 32];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").unwrap(),
-        &mut bytes,
-    )
-    .unwrap();
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let config = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| secret.clone())).unwrap();
-    let KeySource::Inline(key) = &config.key_source else {
-        unreachable!()
-    };
+    let secret = authcore::generate_secret().unwrap();
+    let config = Config::with_secret(&secret).unwrap();
+    let key = config.inline_key().unwrap();
     let issuer = TokenIssuer::new(key, &config);
     let json =
         br#"{"email": "Ada.Lovelace@Example.com", "password": "correct horse battery staple"}"#;

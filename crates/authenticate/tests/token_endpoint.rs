@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use authcore::password::PasswordHasher;
-use authcore::{Config, KeySource, TokenVerifier};
+use authcore::{Config, TokenVerifier};
 use authenticate::{State, handler};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::{self, StatusCode};
@@ -20,7 +20,7 @@ fn moto() -> &'static MotoServer {
 }
 
 fn config() -> Config {
-    Config::from_lookup(|k| (k == "JWT_SECRET").then(|| SECRET.to_owned())).unwrap()
+    Config::with_secret(SECRET).unwrap()
 }
 
 fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
@@ -83,10 +83,8 @@ fn json_login(email: &str, password: &str) -> Request {
 }
 
 fn verifier() -> TokenVerifier {
-    let KeySource::Inline(key) = config().key_source else {
-        unreachable!()
-    };
-    TokenVerifier::new(&key, &config())
+    let config = config();
+    TokenVerifier::new(config.inline_key().unwrap(), &config)
 }
 
 #[tokio::test]
@@ -302,15 +300,7 @@ async fn a_hash_made_by_python_argon2_cffi_signs_in() {
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     state
         .users
-        .create(&User {
-            email: "py@example.com".into(),
-            password_hash: hash,
-            name: None,
-            roles: vec![],
-            disabled: false,
-            created_at: None,
-            updated_at: None,
-        })
+        .create(&User::new("py@example.com", hash))
         .await
         .unwrap();
     assert_eq!(
@@ -334,15 +324,7 @@ async fn weak_hashes_are_upgraded_on_successful_login() {
         .unwrap();
     state
         .users
-        .create(&User {
-            email: "old@example.com".into(),
-            password_hash: weak.clone(),
-            name: None,
-            roles: vec![],
-            disabled: false,
-            created_at: None,
-            updated_at: None,
-        })
+        .create(&User::new("old@example.com", weak.clone()))
         .await
         .unwrap();
     // A failed login changes nothing.

@@ -2,7 +2,6 @@
 //!
 //! `cargo bench -p check-token` (or `make bench`).
 
-use std::collections::HashMap;
 use std::hint::black_box;
 
 use authcore::token::{Subject, now_seconds};
@@ -12,15 +11,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
     // A random per-run secret: nothing secret is stored in the repository.
-    let mut secret = [0u8; 48];
-    getrandom_fill(&mut secret);
-    let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    let vars = HashMap::from([("JWT_SECRET", secret)]);
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let key = match &config.key_source {
-        authcore::KeySource::Inline(k) => k.clone(),
-        _ => unreachable!(),
-    };
+    let secret = authcore::generate_secret().unwrap();
+    let config = Config::with_secret(&secret).unwrap();
+    let key = config.inline_key().unwrap().clone();
     let state = State::new(&config).unwrap();
     let now = now_seconds();
     let token = TokenIssuer::new(&key, &config)
@@ -72,14 +65,6 @@ fn bench(c: &mut Criterion) {
     c.bench_function("authorize/forged signature", |b| {
         b.iter(|| run(black_box(&forged)))
     });
-}
-
-fn getrandom_fill(buf: &mut [u8]) {
-    // std has no RNG; /dev/urandom is on every machine this runs on.
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(buf))
-        .unwrap();
 }
 
 criterion_group!(benches, bench);

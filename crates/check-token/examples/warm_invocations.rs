@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use authcore::token::{Subject, now_seconds};
-use authcore::{Config, KeySource, TokenIssuer};
+use authcore::{Config, TokenIssuer};
 use local_runtime::{Function, FunctionSpec};
 
 fn main() {
@@ -16,17 +16,9 @@ fn main() {
         .unwrap_or(20_000);
     let binary =
         std::env::var("CHECK_TOKEN_BIN").unwrap_or_else(|_| "target/release/check-token".into());
-    let mut bytes = [0u8; 32];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").unwrap(),
-        &mut bytes,
-    )
-    .unwrap();
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let config = Config::from_lookup(|k| (k == "JWT_SECRET").then(|| secret.clone())).unwrap();
-    let KeySource::Inline(key) = &config.key_source else {
-        unreachable!()
-    };
+    let secret = authcore::generate_secret().unwrap();
+    let config = Config::with_secret(&secret).unwrap();
+    let key = config.inline_key().unwrap();
     let subject = Subject {
         sub: "bench-user".into(),
         email: Some("b@example.com".into()),

@@ -313,6 +313,19 @@ impl Drop for Function {
     }
 }
 
+/// The environment that points an AWS SDK at a local `endpoint` (moto, DynamoDB Local) with
+/// dummy credentials and no instance-metadata lookups: never a real AWS endpoint.
+pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 6] {
+    [
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+    ]
+}
+
 /// Finds a workspace binary built next to the running test or tool (`target/<profile>/<name>`).
 pub fn built_binary(name: &str) -> Result<PathBuf, RuntimeError> {
     let exe = std::env::current_exe().map_err(|source| RuntimeError::Spawn {

@@ -84,6 +84,21 @@ pub struct User {
     pub updated_at: Option<String>,
 }
 
+impl User {
+    /// An enabled user with no name or roles, timestamps set when stored.
+    pub fn new(email: impl Into<String>, password_hash: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            password_hash: password_hash.into(),
+            name: None,
+            roles: Vec::new(),
+            disabled: false,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("User")
