@@ -22,6 +22,9 @@ test: venv lint build-bins
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@# The authorizer must stay free of the DynamoDB SDK.
+	@if cargo tree -p check-token -e normal --prefix none --locked | grep -q '^aws-sdk-dynamodb'; then \
+	  echo "check-token depends on aws-sdk-dynamodb: keep DynamoDB code out of the authorizer"; exit 1; fi
 
 # End-to-end tests drive the real binaries: build them first.
 build-bins:

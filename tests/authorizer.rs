@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use authcore::token::{Subject, now_seconds};
 use authcore::{Config, TokenIssuer};
-use local_runtime::{Function, FunctionSpec, Outcome, built_binary};
+use local_runtime::moto::MotoServer;
+use local_runtime::{Function, FunctionSpec, Outcome, built_binary, local_aws_env};
 use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -141,4 +142,77 @@ fn a_short_secret_stops_start_up_with_a_clear_message() {
         !logs.contains("too-short"),
         "the secret itself must not be printed: {logs}"
     );
+}
+
+/// Creates a secret in moto's Secrets Manager and returns its ARN.
+fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .build();
+    let client = aws_sdk_secretsmanager::Client::from_conf(conf);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(
+        client
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send(),
+    )
+    .unwrap()
+    .arn
+    .unwrap()
+}
+
+fn start_with_arn(endpoint: &str, arn: &str) -> Function {
+    let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = FunctionSpec::new("check-token", binary).env("JWT_SECRET_ARN", arn);
+    for (key, value) in local_aws_env(endpoint) {
+        spec = spec.env(key, value);
+    }
+    Function::start(spec).unwrap()
+}
+
+#[test]
+fn the_key_comes_from_secrets_manager_when_jwt_secret_arn_is_set() {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    let arn = create_secret(&moto.endpoint(), "jwt-key", &secret);
+    let f = start_with_arn(&moto.endpoint(), &arn);
+    let good = mint(&secret, "from-secrets-manager", now_seconds());
+    let v = f
+        .invoke(&event_file("check-token.json", &good), TIMEOUT)
+        .unwrap()
+        .json()
+        .expect("Allow");
+    assert_eq!(v["principalId"], "from-secrets-manager");
+    let other = mint(&authcore::generate_secret().unwrap(), "x", now_seconds());
+    assert_eq!(
+        f.invoke(&event_file("check-token.json", &other), TIMEOUT)
+            .unwrap(),
+        unauthorized()
+    );
+    assert!(!f.logs().contains(&secret));
+
+    // A secret too short to sign with stops start-up, saying why, without its value.
+    let short = create_secret(&moto.endpoint(), "short-key", "twenty-bytes-exactly");
+    let f = start_with_arn(&moto.endpoint(), &short);
+    assert!(!f.wait_exit(TIMEOUT).expect("start-up must fail").success());
+    let logs = f.logs();
+    assert!(logs.contains("at least 32 bytes"), "{logs}");
+    assert!(!logs.contains("twenty-bytes-exactly"), "{logs}");
+
+    // So does a missing one.
+    let f = start_with_arn(
+        &moto.endpoint(),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf",
+    );
+    assert!(!f.wait_exit(TIMEOUT).expect("start-up must fail").success());
+    assert!(f.logs().contains("does not exist"), "{}", f.logs());
 }

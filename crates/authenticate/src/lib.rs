@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use authcore::password::{MAX_PASSWORD_BYTES, PasswordHasher, Verification};
 use authcore::token::Subject;
-use authcore::{Config, ConfigError, KeySource, TokenIssuer};
+use authcore::{Config, ConfigError, SigningKey, TokenIssuer};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
@@ -39,11 +39,9 @@ pub enum StartupError {
     /// `USERS_TABLE` is not set.
     #[error("USERS_TABLE is not set: name the DynamoDB users table")]
     MissingTable,
-    /// `JWT_SECRET_ARN` is set, but this build reads the key from `JWT_SECRET` only.
-    #[error(
-        "JWT_SECRET_ARN is set, but this build reads the key from JWT_SECRET only: unset JWT_SECRET_ARN and set JWT_SECRET"
-    )]
-    SecretsManagerUnsupported,
+    /// The key could not be loaded from Secrets Manager.
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
 }
 
 impl State {
@@ -54,20 +52,18 @@ impl State {
             .ok()
             .filter(|t| !t.trim().is_empty())
             .ok_or(StartupError::MissingTable)?;
+        let key = secrets::signing_key(&config).await?;
         let users = UserStore::new(userstore::client_from_env().await, table);
-        Self::new(&config, users)
+        Ok(Self::new(&key, &config, users))
     }
 
     /// Builds the state from parts.
-    pub fn new(config: &Config, users: UserStore) -> Result<Self, StartupError> {
-        let KeySource::Inline(key) = &config.key_source else {
-            return Err(StartupError::SecretsManagerUnsupported);
-        };
-        Ok(Self {
+    pub fn new(key: &SigningKey, config: &Config, users: UserStore) -> Self {
+        Self {
             users,
             issuer: TokenIssuer::new(key, config),
             passwords: PasswordHasher::default(),
-        })
+        }
     }
 }
 

@@ -55,7 +55,8 @@ async fn setup(test: &str) -> State {
             .await
             .unwrap();
     }
-    State::new(&config(), store).unwrap()
+    let config = config();
+    State::new(config.inline_key().unwrap(), &config, store)
 }
 
 fn request(content_type: &str, body: impl Into<String>) -> Request {
@@ -389,7 +390,8 @@ async fn weak_hashes_are_upgraded_on_successful_login() {
 #[tokio::test]
 async fn a_missing_table_is_temporarily_unavailable() {
     let store = UserStore::new(client(&moto().endpoint()), "no-such-table");
-    let state = State::new(&config(), store).unwrap();
+    let config = config();
+    let state = State::new(config.inline_key().unwrap(), &config, store);
     let (status, body, _) = call(&state, json_login("ada@example.com", "pw")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"], "temporarily_unavailable");

@@ -14,7 +14,7 @@ fn bench(c: &mut Criterion) {
     let secret = authcore::generate_secret().unwrap();
     let config = Config::with_secret(&secret).unwrap();
     let key = config.inline_key().unwrap().clone();
-    let state = State::new(&config).unwrap();
+    let state = State::new(&key, &config);
     let now = now_seconds();
     let token = TokenIssuer::new(&key, &config)
         .issue_at(

@@ -12,7 +12,7 @@ use std::fmt;
 use authcore::header::bearer_token;
 use authcore::policy::{AuthorizerResponse, MethodArn, PolicyBuilder};
 use authcore::token::now_seconds;
-use authcore::{ClaimsRef, Config, ConfigError, KeySource, TokenVerifier};
+use authcore::{ClaimsRef, Config, ConfigError, SigningKey, TokenVerifier};
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Deserializer};
@@ -32,28 +32,25 @@ pub enum StartupError {
     /// The environment holds a bad or missing setting.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// `JWT_SECRET_ARN` is set, but loading from Secrets Manager is not built into this binary yet.
-    #[error(
-        "JWT_SECRET_ARN is set, but this build reads the key from JWT_SECRET only: unset JWT_SECRET_ARN and set JWT_SECRET"
-    )]
-    SecretsManagerUnsupported,
+    /// The key could not be loaded from Secrets Manager.
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
 }
 
 impl State {
-    /// Builds the verifier from configuration.
-    pub fn new(config: &Config) -> Result<Self, StartupError> {
-        let key = match &config.key_source {
-            KeySource::Inline(key) => key,
-            KeySource::SecretsManager(_) => return Err(StartupError::SecretsManagerUnsupported),
-        };
-        Ok(Self {
+    /// Builds the verifier for `key` with the configured issuer, audience and leeway.
+    pub fn new(key: &SigningKey, config: &Config) -> Self {
+        Self {
             verifier: TokenVerifier::new(key, config),
-        })
+        }
     }
 
-    /// Builds the state from the process environment.
-    pub fn from_env() -> Result<Self, StartupError> {
-        Self::new(&Config::from_env()?)
+    /// Builds the state from the process environment, loading the key once
+    /// (from `JWT_SECRET`, or from Secrets Manager when `JWT_SECRET_ARN` is set).
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let config = Config::from_env()?;
+        let key = secrets::signing_key(&config).await?;
+        Ok(Self::new(&key, &config))
     }
 }
 

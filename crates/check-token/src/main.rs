@@ -8,8 +8,9 @@ use lambda_runtime::{Error, service_fn};
 #[cfg_attr(feature = "multi-thread", tokio::main(flavor = "multi_thread"))]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let state =
-        State::from_env().inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
+    let state = State::from_env()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let state = &state;
     lambda_runtime::run(service_fn(move |event| async move {
         handler(state, event).await

@@ -18,7 +18,8 @@ fn config(secret: &str) -> Config {
 }
 
 fn state() -> State {
-    State::new(&config(SECRET)).unwrap()
+    let config = config(SECRET);
+    State::new(config.inline_key().unwrap(), &config)
 }
 
 fn mint_with(secret: &str, sub: &str, now: u64) -> String {

@@ -317,7 +317,7 @@ impl Drop for Function {
 /// dummy credentials and no instance-metadata lookups: never a real AWS endpoint.
 pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 6] {
     [
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_owned()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),

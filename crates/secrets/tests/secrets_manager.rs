@@ -1,0 +1,73 @@
+//! Loading the key from a real Secrets Manager-compatible server (moto, over HTTP).
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use local_runtime::moto::MotoServer;
+use secrets::{SecretError, load};
+
+fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
+
+async fn create(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {
+    let out = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    out.arn.unwrap()
+}
+
+#[tokio::test]
+async fn loads_the_current_value_and_refuses_short_or_missing_secrets() {
+    let moto = MotoServer::start();
+    let client = client(&moto.endpoint());
+    let value = authcore::generate_secret().unwrap();
+    let arn = create(&client, "jwt-signing-key", &value).await;
+    let key = load(&client, &arn).await.unwrap();
+    assert_eq!(key.expose_secret(), value.as_bytes());
+    // By name as well as by ARN.
+    assert_eq!(
+        load(&client, "jwt-signing-key")
+            .await
+            .unwrap()
+            .expose_secret(),
+        value.as_bytes()
+    );
+
+    let short = create(&client, "too-short", "only-20-bytes-long!!").await;
+    let err = load(&client, &short).await.unwrap_err();
+    assert!(matches!(err, SecretError::Unusable { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("20 bytes") && message.contains("at least 32"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("only-20-bytes-long"),
+        "the value must not be in the message"
+    );
+
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf";
+    let err = load(&client, missing).await.unwrap_err();
+    assert!(matches!(err, SecretError::Missing(_)), "{err}");
+    assert!(err.to_string().contains("JWT_SECRET_ARN"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_reported_as_unavailable() {
+    let err = load(
+        &client("http://127.0.0.1:1"),
+        "arn:aws:secretsmanager:us-east-1:1:secret:x",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SecretError::Unavailable { .. }), "{err}");
+}
