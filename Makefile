@@ -1,6 +1,7 @@
 # Every target installs what it needs; nothing is assumed about the machine beyond Rust and Python 3.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -13,11 +14,33 @@ export SAM_CLI_TELEMETRY := 0
 # The project's tools come first on PATH (moto_server, cargo-lambda, zig, cfn-lint, sam).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test lint build-bins bench venv clean
+FUNCTIONS := check-token authenticate hello
 
-## make test: formatting, lints, every unit, integration and end-to-end test. What CI runs.
-test: venv lint build-bins
+.PHONY: test lint template package build build-bins bench venv clean
+
+## make test: formatting, lints, template checks, packaging, every unit, integration and
+## end-to-end test. What CI runs.
+test: venv lint template build-bins package
 	cargo test --workspace --locked
+
+## make template: cfn-lint and sam validate --lint, both offline.
+template: venv
+	cfn-lint template.yaml
+	sam validate --lint
+
+## make package: the Lambda packages (bootstrap binaries) for this machine's architecture, as
+## cargo lambda builds them; needs no cross-compilation standard library.
+package: venv
+	cargo lambda build --release --locked $(addprefix --bin ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do test -x target/lambda/$$f/bootstrap || { echo "no bootstrap for $$f"; exit 1; }; \
+	  printf '%-14s %s bytes\n' "$$f" "$$(stat -c %s target/lambda/$$f/bootstrap)"; done
+
+## make build: what `sam deploy` ships: arm64 release builds through SAM and cargo-lambda (zig).
+## Needs the arm64 standard library: rustup target add aarch64-unknown-linux-gnu
+build: venv
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || { \
+	  echo "the arm64 standard library is missing: rustup target add aarch64-unknown-linux-gnu"; exit 1; }
+	sam build
 
 lint:
 	cargo fmt --all -- --check
