@@ -1,0 +1,101 @@
+"""The deployment contract of template.yaml, checked structurally (run by tests/template.rs).
+
+cfn-lint and `sam validate --lint` check that the template is valid; this checks that it is the
+template we mean: least privilege, no secret in the environment, every route but /token behind
+the authorizer, the build and runtime the functions need.
+"""
+import sys
+
+from cfnlint.decode import cfn_yaml
+
+t = cfn_yaml.load(sys.argv[1])
+res = t["Resources"]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def fn(name):
+    return res[name]["Properties"], res[name].get("Metadata", {})
+
+
+def statements(props):
+    out = []
+    for p in props.get("Policies", []):
+        out += p.get("Statement", []) if isinstance(p, dict) else [p]
+    return out
+
+
+def actions(props):
+    acts = set()
+    for s in statements(props):
+        a = s["Action"]
+        acts |= set(a if isinstance(a, list) else [a])
+    return acts
+
+
+glob = t["Globals"]["Function"]
+check(glob["Runtime"] == "provided.al2023", "runtime provided.al2023")
+check(glob["Handler"] == "bootstrap", "handler bootstrap")
+check(glob["Architectures"] == ["arm64"], "arm64")
+
+for name, binary in [("CheckTokenFunction", "check-token"), ("AuthenticateFunction", "authenticate"), ("HelloFunction", "hello")]:
+    props, meta = fn(name)
+    check(meta.get("BuildMethod") == "rust-cargolambda", f"{name}: BuildMethod rust-cargolambda")
+    check(meta.get("BuildProperties", {}).get("Binary") == binary, f"{name}: builds binary {binary}")
+    env = props.get("Environment", {}).get("Variables", {})
+    check("JWT_SECRET" not in env and "JWT_SECRET" not in glob.get("Environment", {}).get("Variables", {}),
+          f"{name}: no secret value in the environment")
+    check("LogGroup" in props.get("LoggingConfig", {}), f"{name}: own log group")
+
+ct, _ = fn("CheckTokenFunction")
+check(actions(ct) == {"secretsmanager:GetSecretValue"}, f"check-token may only read the secret, has {actions(ct)}")
+check(ct["Environment"]["Variables"].get("JWT_SECRET_ARN") == {"Ref": "SigningKey"}, "check-token gets the secret's ARN")
+au, _ = fn("AuthenticateFunction")
+check(actions(au) == {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+      f"authenticate may only read/update users and read the secret, has {actions(au)}")
+for s in statements(au):
+    check(s["Resource"] in ({"Fn::GetAtt": ["UsersTable", "Arn"]}, {"Ref": "SigningKey"}), f"authenticate resource scoped: {s['Resource']}")
+check(au["Events"]["Token"]["Properties"]["Path"] == "/token" and au["Events"]["Token"]["Properties"]["Method"].lower() == "post", "POST /token")
+check(au["Events"]["Token"]["Properties"]["Auth"]["Authorizer"] == "NONE", "/token has no authorizer")
+he, _ = fn("HelloFunction")
+check(not he.get("Policies"), "hello has no policies")
+check("Auth" not in he["Events"]["Hello"]["Properties"], "/hello uses the default authorizer")
+
+api = res["Api"]["Properties"]
+auth = api["Auth"]
+check(auth["DefaultAuthorizer"] == "TokenAuthorizer", "default authorizer")
+ta = auth["Authorizers"]["TokenAuthorizer"]
+check(ta["FunctionArn"] == {"Fn::GetAtt": ["CheckTokenFunction", "Arn"]}, "authorizer is check-token")
+check(ta["Identity"]["Header"] == "Authorization", "identity header")
+check(ta["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtlSeconds"}, "cache TTL from a parameter")
+check(t["Parameters"]["AuthorizerCacheTtlSeconds"]["Default"] == 300, "cache TTL default 300")
+check("ValidationExpression" in ta["Identity"], "validation expression")
+gr = api["GatewayResponses"]
+check(gr["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == "'Bearer'", "401 WWW-Authenticate: Bearer")
+check("application/json" in gr["UNAUTHORIZED"]["ResponseTemplates"] and "application/json" in gr["ACCESS_DENIED"]["ResponseTemplates"], "JSON 401/403")
+ms = api["MethodSettings"][0]
+check(ms["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"} and ms["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "throttling parameters")
+
+table = res["UsersTable"]["Properties"]
+check(table["BillingMode"] == "PAY_PER_REQUEST", "on-demand table")
+check(table["KeySchema"] == [{"AttributeName": "email", "KeyType": "HASH"}], "partition key email")
+check(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, "PITR")
+check(table["SSESpecification"]["SSEEnabled"] is True, "encryption at rest")
+secret = res["SigningKey"]["Properties"]["GenerateSecretString"]
+check(res["SigningKey"]["Type"] == "AWS::SecretsManager::Secret" and secret["PasswordLength"] >= 64, "generated secret of 64+ characters")
+check("SecretString" not in res["SigningKey"]["Properties"], "no secret value in the template")
+for lg in ("CheckTokenLogGroup", "AuthenticateLogGroup", "HelloLogGroup"):
+    check(res[lg]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, f"{lg} retention")
+for out in ("ApiUrl", "TokenUrl", "HelloUrl", "UsersTableName", "SigningKeySecretArn"):
+    check(out in t["Outputs"], f"output {out}")
+for p in ("JwtIssuer", "JwtAudience", "TokenTtlSeconds", "AuthorizerCacheTtlSeconds", "StageName"):
+    check(p in t["Parameters"], f"parameter {p}")
+
+if failures:
+    print("template contract broken:\n- " + "\n- ".join(failures))
+    sys.exit(1)
+print("template contract: all checks passed")
