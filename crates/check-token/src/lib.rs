@@ -24,6 +24,7 @@ pub const UNAUTHORIZED: &str = "Unauthorized";
 #[derive(Debug)]
 pub struct State {
     verifier: TokenVerifier,
+    required_role: Option<String>,
 }
 
 /// Why the authorizer cannot start.
@@ -42,7 +43,14 @@ impl State {
     pub fn new(key: &SigningKey, config: &Config) -> Self {
         Self {
             verifier: TokenVerifier::new(key, config),
+            required_role: None,
         }
+    }
+
+    /// Requires `role` of every caller: a genuine token without it gets an explicit Deny (403).
+    pub fn with_required_role(mut self, role: Option<String>) -> Self {
+        self.required_role = role.filter(|r| !r.trim().is_empty());
+        self
     }
 
     /// Builds the state from the process environment, loading the key once
@@ -50,7 +58,7 @@ impl State {
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let key = secrets::signing_key(&config).await?;
-        Ok(Self::new(&key, &config))
+        Ok(Self::new(&key, &config).with_required_role(std::env::var("REQUIRED_ROLE").ok()))
     }
 }
 
@@ -169,6 +177,18 @@ pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
             jti: claims.jti.map(Cow::into_owned),
         };
     };
+    if let Some(role) = &state.required_role
+        && !claims.roles.iter().any(|r| r == role)
+    {
+        return Decision {
+            result: Ok(PolicyBuilder::new(claims.sub.as_ref())
+                .deny(arn.whole_stage())
+                .build()),
+            outcome: "deny",
+            reason: "missing_role",
+            jti: claims.jti.map(Cow::into_owned),
+        };
+    }
     let ClaimsRef {
         sub,
         jti,

@@ -176,6 +176,37 @@ async fn a_valid_token_with_an_unreadable_method_arn_is_denied() {
     assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
 }
 
+#[tokio::test]
+async fn a_required_role_denies_genuine_tokens_without_it() {
+    let config = config(SECRET);
+    let strict =
+        State::new(config.inline_key().unwrap(), &config).with_required_role(Some("writer".into()));
+    let raw = event("check-token.json", &mint("u2"));
+    let allowed = authorize(&strict, &input(&raw), now_seconds());
+    assert_eq!(
+        allowed.outcome, "allow",
+        "the minted token has the writer role"
+    );
+    let admin_only =
+        State::new(config.inline_key().unwrap(), &config).with_required_role(Some("admin".into()));
+    let denied = authorize(&admin_only, &input(&raw), now_seconds());
+    assert_eq!((denied.outcome, denied.reason), ("deny", "missing_role"));
+    let v = serde_json::to_value(denied.result.unwrap()).unwrap();
+    assert_eq!(v["principalId"], "u2");
+    assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        v["policyDocument"]["Statement"][0]["Resource"][0],
+        STAGE_ARN
+    );
+    // An empty setting requires nothing.
+    let lax =
+        State::new(config.inline_key().unwrap(), &config).with_required_role(Some(" ".into()));
+    assert_eq!(
+        authorize(&lax, &input(&raw), now_seconds()).outcome,
+        "allow"
+    );
+}
+
 #[test]
 fn the_lambda_error_message_is_exactly_unauthorized() {
     let d: Diagnostic = Unauthorized.into();

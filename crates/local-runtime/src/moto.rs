@@ -3,14 +3,21 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running `moto_server`. Dropping it stops the server.
+/// A running `moto_server`. Dropping it stops the server, and so does the end of this process:
+/// a server kept in a `static` is never dropped, and must not outlive the tests.
 pub struct MotoServer {
     child: Child,
+    /// The watchdog's lifeline: when it closes, the watchdog stops moto.
+    lifeline: Option<ChildStdin>,
     port: u16,
 }
+
+/// Runs `"$0" "$@"` in the background and stops it when standard input closes: that is,
+/// when the process holding the other end exits, however it exits.
+const WATCHDOG: &str = r#""$0" "$@" </dev/null >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0"#;
 
 /// Where `moto_server` is: `$MOTO_SERVER`, the workspace's `.venv/bin/moto_server`, or `PATH`.
 pub fn moto_server_path() -> Option<PathBuf> {
@@ -43,14 +50,22 @@ impl MotoServer {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
-        let child = Command::new(&path)
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg(&path)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
-        let server = Self { child, port };
+            .unwrap_or_else(|e| panic!("cannot start {} (through sh): {e}", path.display()));
+        let lifeline = child.stdin.take();
+        let server = Self {
+            child,
+            lifeline,
+            port,
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -70,7 +85,25 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Closing the lifeline makes the watchdog stop moto and exit.
+        drop(self.lifeline.take());
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_stops_when_its_owner_goes_away() {
+        let server = MotoServer::start();
+        let port = server.port;
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+        drop(server);
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "moto still listens after drop"
+        );
     }
 }

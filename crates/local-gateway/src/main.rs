@@ -1,0 +1,98 @@
+//! `local-gateway`: serve template.yaml's API on loopback with the real function binaries.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use local_gateway::{Gateway, Options};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "A local API Gateway (REST, TOKEN authorizer) for template.yaml"
+)]
+struct Cli {
+    /// The SAM template.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// Where the built binaries are.
+    #[arg(long, default_value = "target/debug")]
+    bin_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Template parameter overrides, `Name=Value` (repeatable).
+    #[arg(long = "parameter-overrides", value_parser = parse_pair)]
+    parameters: Vec<(String, String)>,
+    /// Extra environment per function, in `sam local`'s --env-vars JSON format.
+    #[arg(long)]
+    env_vars: Option<PathBuf>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not Name=Value"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut options = Options::new(&cli.template, &cli.bin_dir);
+    options.parameters = cli.parameters.into_iter().collect::<HashMap<_, _>>();
+    options.echo_logs = true;
+    if let Some(path) = &cli.env_vars {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| local_gateway::GatewayError::EnvVars(format!("{}: {e}", path.display())))
+            .and_then(|text| Options::read_env_vars(&text));
+        match read {
+            Ok(vars) => options.env_vars = vars,
+            Err(e) => {
+                eprintln!("local-gateway: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let listener = match TcpListener::bind((cli.host.as_str(), cli.port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "local-gateway: cannot listen on {}:{}: {e}",
+                cli.host, cli.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let gateway = match Gateway::start(&options) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("local-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for route in &gateway.stack().routes {
+        eprintln!(
+            "  {:6} http://{}:{}{}  -> {}{}",
+            route.method,
+            cli.host,
+            cli.port,
+            route.path,
+            route.function,
+            route
+                .authorizer
+                .as_ref()
+                .map(|a| format!(" (authorizer {a})"))
+                .unwrap_or_default()
+        );
+    }
+    eprintln!(
+        "local-gateway: listening on http://{}:{}",
+        cli.host, cli.port
+    );
+    gateway.serve(listener);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,549 @@
+//! What the local gateway reads from `template.yaml`: the REST API's routes, its TOKEN
+//! authorizers, and each function's binary and environment.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_norway::Value;
+
+/// Why the template cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The template's path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The YAML does not parse.
+    #[error("template is not valid YAML: {0}")]
+    Yaml(#[from] serde_norway::Error),
+    /// Something the gateway needs is missing or of a shape it does not support.
+    #[error("template: {0}")]
+    Unsupported(String),
+    /// A validation expression is not a valid regular expression.
+    #[error("authorizer {name}: ValidationExpression does not compile: {source}")]
+    Regex {
+        /// The authorizer.
+        name: String,
+        /// The regex error.
+        source: regex::Error,
+    },
+}
+
+/// A TOKEN authorizer.
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    /// Logical id of its function.
+    pub function: String,
+    /// The identity header (`Authorization`).
+    pub header: String,
+    /// Header values that may reach the authorizer; others are a 401 without calling it.
+    pub validation: Option<regex::Regex>,
+    /// How long a policy is cached per token (0: no cache).
+    pub ttl: Duration,
+}
+
+/// One route of the REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Upper-case HTTP method, or `ANY`.
+    pub method: String,
+    /// Path template, such as `/users/{id}`.
+    pub path: String,
+    /// Logical id of the function behind it.
+    pub function: String,
+    /// The authorizer's name, or `None` for an open route.
+    pub authorizer: Option<String>,
+}
+
+/// A function.
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    /// The workspace binary (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+    /// Environment variables, resolved for local use.
+    pub env: BTreeMap<String, String>,
+    /// Variables that name a Secrets Manager secret: locally the key comes from `JWT_SECRET`.
+    pub secret_vars: Vec<String>,
+}
+
+/// A customized gateway response (`GatewayResponses` of the API).
+#[derive(Debug, Clone, Default)]
+pub struct GatewayResponse {
+    /// Status code, when overridden.
+    pub status: Option<u16>,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The `application/json` body template.
+    pub template: Option<String>,
+}
+
+/// Everything the gateway serves.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// Customized gateway responses by type (`UNAUTHORIZED`, `ACCESS_DENIED`, ...).
+    pub gateway_responses: HashMap<String, GatewayResponse>,
+    /// Stage name.
+    pub stage: String,
+    /// Routes.
+    pub routes: Vec<Route>,
+    /// Authorizers by name.
+    pub authorizers: HashMap<String, Authorizer>,
+    /// Functions by logical id.
+    pub functions: BTreeMap<String, FunctionDef>,
+}
+
+fn unsupported(msg: impl Into<String>) -> TemplateError {
+    TemplateError::Unsupported(msg.into())
+}
+
+/// An intrinsic function in the template, as `(name, argument)`: `!Ref X` or `{Ref: X}`.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_owned(),
+            &t.value,
+        )),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            let k = k.as_str()?;
+            (k == "Ref" || k.starts_with("Fn::"))
+                .then(|| (k.trim_start_matches("Fn::").to_owned(), v))
+        }
+        _ => None,
+    }
+}
+
+struct Resolver<'a> {
+    parameters: HashMap<String, String>,
+    resources: &'a serde_norway::Mapping,
+}
+
+enum Resolved {
+    Text(String),
+    Secret,
+    Unknown,
+}
+
+impl Resolver<'_> {
+    fn resource_type(&self, id: &str) -> Option<&str> {
+        self.resources.get(id)?.get("Type")?.as_str()
+    }
+
+    fn resolve(&self, v: &Value) -> Resolved {
+        match v {
+            Value::String(s) => Resolved::Text(s.clone()),
+            Value::Number(n) => Resolved::Text(n.to_string()),
+            Value::Bool(b) => Resolved::Text(b.to_string()),
+            _ => match intrinsic(v) {
+                Some((name, Value::String(target))) if name == "Ref" => {
+                    if let Some(p) = self.parameters.get(target) {
+                        Resolved::Text(p.clone())
+                    } else {
+                        match self.resource_type(target) {
+                            Some("AWS::SecretsManager::Secret") => Resolved::Secret,
+                            // Locally, a table is named after its logical id.
+                            Some("AWS::DynamoDB::Table") => Resolved::Text(target.clone()),
+                            _ => Resolved::Unknown,
+                        }
+                    }
+                }
+                _ => Resolved::Unknown,
+            },
+        }
+    }
+
+    fn text(&self, v: &Value, what: &str) -> Result<String, TemplateError> {
+        match self.resolve(v) {
+            Resolved::Text(t) => Ok(t),
+            _ => Err(unsupported(format!("{what}: cannot resolve {v:?} locally"))),
+        }
+    }
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(*k))
+}
+
+impl Stack {
+    /// Reads `template.yaml` at `path`; `overrides` replace parameter defaults, as
+    /// `sam deploy --parameter-overrides` does.
+    pub fn load(path: &Path, overrides: &HashMap<String, String>) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, overrides)
+    }
+
+    /// Parses a template's text.
+    pub fn parse(text: &str, overrides: &HashMap<String, String>) -> Result<Self, TemplateError> {
+        let doc: Value = serde_norway::from_str(text)?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| unsupported("no Resources"))?;
+        let mut parameters = HashMap::new();
+        if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
+            for (name, spec) in params {
+                let Some(name) = name.as_str() else { continue };
+                let default = match spec.get("Default") {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(n.to_string()),
+                    Some(Value::Bool(b)) => Some(b.to_string()),
+                    _ => None,
+                };
+                if let Some(v) = overrides.get(name).cloned().or(default) {
+                    parameters.insert(name.to_owned(), v);
+                }
+            }
+        }
+        for name in overrides.keys() {
+            if !parameters.contains_key(name) {
+                return Err(unsupported(format!(
+                    "parameter override {name}: the template has no such parameter"
+                )));
+            }
+        }
+        let r = Resolver {
+            parameters,
+            resources,
+        };
+
+        // The REST API: its stage and authorizers.
+        let (api_id, api) = resources
+            .iter()
+            .find(|(_, v)| v.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Api"))
+            .ok_or_else(|| unsupported("no AWS::Serverless::Api resource"))?;
+        let api_id = api_id.as_str().unwrap_or_default().to_owned();
+        let props = api
+            .get("Properties")
+            .ok_or_else(|| unsupported("the API has no Properties"))?;
+        let stage = r.text(
+            props
+                .get("StageName")
+                .ok_or_else(|| unsupported("no StageName"))?,
+            "StageName",
+        )?;
+        let default_authorizer = get(props, &["Auth", "DefaultAuthorizer"])
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let mut authorizers = HashMap::new();
+        if let Some(list) = get(props, &["Auth", "Authorizers"]).and_then(Value::as_mapping) {
+            for (name, spec) in list {
+                let name = name.as_str().unwrap_or_default().to_owned();
+                let function = match spec.get("FunctionArn").and_then(intrinsic) {
+                    Some((f, Value::Sequence(args))) if f == "GetAtt" => {
+                        args.first().and_then(Value::as_str).map(str::to_owned)
+                    }
+                    Some((f, Value::String(s))) if f == "GetAtt" => {
+                        s.split('.').next().map(str::to_owned)
+                    }
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    unsupported(format!(
+                        "authorizer {name}: FunctionArn must be !GetAtt Function.Arn"
+                    ))
+                })?;
+                if spec
+                    .get("FunctionPayloadType")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t != "TOKEN")
+                {
+                    return Err(unsupported(format!(
+                        "authorizer {name}: only TOKEN authorizers are emulated"
+                    )));
+                }
+                let identity = spec.get("Identity");
+                let header = identity
+                    .and_then(|i| i.get("Header"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("Authorization")
+                    .to_owned();
+                let validation = match identity.and_then(|i| i.get("ValidationExpression")) {
+                    Some(v) => {
+                        let expr = r.text(v, "ValidationExpression")?;
+                        Some(
+                            regex::Regex::new(&expr).map_err(|source| TemplateError::Regex {
+                                name: name.clone(),
+                                source,
+                            })?,
+                        )
+                    }
+                    None => None,
+                };
+                let ttl = match identity.and_then(|i| i.get("ReauthorizeEvery")) {
+                    Some(v) => r
+                        .text(v, "ReauthorizeEvery")?
+                        .parse()
+                        .map_err(|_| unsupported("ReauthorizeEvery is not a number"))?,
+                    None => 300,
+                };
+                authorizers.insert(
+                    name,
+                    Authorizer {
+                        function,
+                        header,
+                        validation,
+                        ttl: Duration::from_secs(ttl),
+                    },
+                );
+            }
+        }
+        if let Some(d) = &default_authorizer
+            && !authorizers.contains_key(d)
+        {
+            return Err(unsupported(format!("DefaultAuthorizer {d} is not defined")));
+        }
+
+        // Functions, their environment and their Api events.
+        let globals = get(&doc, &["Globals", "Function", "Environment", "Variables"])
+            .and_then(Value::as_mapping);
+        let mut functions = BTreeMap::new();
+        let mut routes = Vec::new();
+        for (id, res) in resources {
+            if res.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let id = id.as_str().unwrap_or_default().to_owned();
+            let binary = get(res, &["Metadata", "BuildProperties", "Binary"])
+                .and_then(Value::as_str)
+                .ok_or_else(|| unsupported(format!("{id}: no Metadata.BuildProperties.Binary")))?
+                .to_owned();
+            let mut env = BTreeMap::new();
+            let mut secret_vars = Vec::new();
+            let own =
+                get(res, &["Properties", "Environment", "Variables"]).and_then(Value::as_mapping);
+            for vars in [globals, own].into_iter().flatten() {
+                for (k, v) in vars {
+                    let k = k.as_str().unwrap_or_default().to_owned();
+                    match r.resolve(v) {
+                        Resolved::Text(t) => {
+                            env.insert(k, t);
+                        }
+                        Resolved::Secret => secret_vars.push(k),
+                        Resolved::Unknown => {
+                            return Err(unsupported(format!(
+                                "{id}: environment variable {k} cannot be resolved locally"
+                            )));
+                        }
+                    }
+                }
+            }
+            if let Some(events) = get(res, &["Properties", "Events"]).and_then(Value::as_mapping) {
+                for (_, event) in events {
+                    if event.get("Type").and_then(Value::as_str) != Some("Api") {
+                        continue;
+                    }
+                    let p = event.get("Properties").ok_or_else(|| {
+                        unsupported(format!("{id}: Api event without Properties"))
+                    })?;
+                    if let Some(rest_api) = p.get("RestApiId").and_then(intrinsic)
+                        && rest_api.1.as_str() != Some(api_id.as_str())
+                    {
+                        continue;
+                    }
+                    let path = p
+                        .get("Path")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| unsupported(format!("{id}: Api event without Path")))?;
+                    let method = p
+                        .get("Method")
+                        .and_then(Value::as_str)
+                        .unwrap_or("ANY")
+                        .to_ascii_uppercase();
+                    let authorizer = match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
+                        Some("NONE") => None,
+                        Some(name) => Some(name.to_owned()),
+                        None => default_authorizer.clone(),
+                    };
+                    if let Some(a) = &authorizer
+                        && !authorizers.contains_key(a)
+                    {
+                        return Err(unsupported(format!("{id}: authorizer {a} is not defined")));
+                    }
+                    routes.push(Route {
+                        method: if method == "ANY" || method == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
+                            "ANY".into()
+                        } else {
+                            method
+                        },
+                        path: path.to_owned(),
+                        function: id.clone(),
+                        authorizer,
+                    });
+                }
+            }
+            functions.insert(
+                id,
+                FunctionDef {
+                    binary,
+                    env,
+                    secret_vars,
+                },
+            );
+        }
+        for a in authorizers.values() {
+            if !functions.contains_key(&a.function) {
+                return Err(unsupported(format!(
+                    "authorizer function {} is not a function of the template",
+                    a.function
+                )));
+            }
+        }
+        let mut gateway_responses = HashMap::new();
+        if let Some(list) = props.get("GatewayResponses").and_then(Value::as_mapping) {
+            for (kind, spec) in list {
+                let kind = kind.as_str().unwrap_or_default().to_owned();
+                let status = match spec.get("StatusCode") {
+                    Some(v) => Some(
+                        r.text(v, "StatusCode")?
+                            .parse()
+                            .map_err(|_| unsupported(format!("{kind}: StatusCode")))?,
+                    ),
+                    None => None,
+                };
+                let headers = get(spec, &["ResponseParameters", "Headers"])
+                    .and_then(Value::as_mapping)
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|(k, v)| {
+                                Some((
+                                    k.as_str()?.to_owned(),
+                                    v.as_str()?.trim_matches('\'').to_owned(),
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let template = get(spec, &["ResponseTemplates", "application/json"])
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                gateway_responses.insert(
+                    kind,
+                    GatewayResponse {
+                        status,
+                        headers,
+                        template,
+                    },
+                );
+            }
+        }
+        Ok(Self {
+            gateway_responses,
+            stage,
+            routes,
+            authorizers,
+            functions,
+        })
+    }
+
+    /// The route for `method` and `path`, with its path parameters.
+    pub fn route(&self, method: &str, path: &str) -> Option<(&Route, BTreeMap<String, String>)> {
+        self.routes.iter().find_map(|route| {
+            if route.method != "ANY" && !route.method.eq_ignore_ascii_case(method) {
+                return None;
+            }
+            match_path(&route.path, path).map(|params| (route, params))
+        })
+    }
+}
+
+/// Matches `/a/{id}/c` (and a greedy `{proxy+}`) against a request path.
+fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    let want = template.trim_matches('/').split('/');
+    let mut got = path.trim_matches('/').split('/');
+    for w in want {
+        if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix("+}")) {
+            let rest: Vec<&str> = got.by_ref().collect();
+            if rest.is_empty() || rest == [""] {
+                return None;
+            }
+            params.insert(name.to_owned(), rest.join("/"));
+            return Some(params);
+        }
+        let g = got.next()?;
+        if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            if g.is_empty() {
+                return None;
+            }
+            params.insert(name.to_owned(), g.to_owned());
+        } else if w != g {
+            return None;
+        }
+    }
+    got.next().is_none().then_some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+    #[test]
+    fn reads_the_projects_template() {
+        let stack = Stack::parse(TEMPLATE, &HashMap::new()).unwrap();
+        assert_eq!(stack.stage, "prod");
+        let token = stack.route("POST", "/token").unwrap().0;
+        assert_eq!(
+            (token.function.as_str(), token.authorizer.as_deref()),
+            ("AuthenticateFunction", None)
+        );
+        let hello = stack.route("GET", "/hello").unwrap().0;
+        assert_eq!(hello.authorizer.as_deref(), Some("TokenAuthorizer"));
+        assert!(stack.route("GET", "/token").is_none());
+        assert!(stack.route("DELETE", "/hello").is_none());
+        let auth = &stack.authorizers["TokenAuthorizer"];
+        assert_eq!(
+            (auth.function.as_str(), auth.header.as_str()),
+            ("CheckTokenFunction", "Authorization")
+        );
+        assert_eq!(auth.ttl, Duration::from_secs(300));
+        let v = auth.validation.as_ref().unwrap();
+        assert!(v.is_match("Bearer aaa.bbb.ccc"));
+        assert!(!v.is_match("Basic dXNlcg=="));
+        let f = &stack.functions["AuthenticateFunction"];
+        assert_eq!(f.binary, "authenticate");
+        assert_eq!(f.env["USERS_TABLE"], "UsersTable");
+        assert_eq!(f.env["TOKEN_TTL_SECONDS"], "900");
+        assert_eq!(f.env["JWT_ISSUER"], "lambda-auth");
+        assert_eq!(f.secret_vars, ["JWT_SECRET_ARN"]);
+        assert!(!f.env.contains_key("JWT_SECRET_ARN"));
+    }
+
+    #[test]
+    fn parameter_overrides_apply_and_unknown_ones_are_refused() {
+        let overrides = HashMap::from([("AuthorizerCacheTtlSeconds".to_owned(), "2".to_owned())]);
+        let stack = Stack::parse(TEMPLATE, &overrides).unwrap();
+        assert_eq!(
+            stack.authorizers["TokenAuthorizer"].ttl,
+            Duration::from_secs(2)
+        );
+        let bad = HashMap::from([("NoSuchParameter".to_owned(), "1".to_owned())]);
+        assert!(
+            Stack::parse(TEMPLATE, &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("NoSuchParameter")
+        );
+    }
+
+    #[test]
+    fn path_templates_match_like_api_gateway() {
+        assert_eq!(match_path("/hello", "/hello"), Some(BTreeMap::new()));
+        assert_eq!(match_path("/hello", "/hello/"), Some(BTreeMap::new()));
+        assert_eq!(match_path("/hello", "/hello/x"), None);
+        let p = match_path("/users/{id}", "/users/42").unwrap();
+        assert_eq!(p["id"], "42");
+        assert_eq!(match_path("/users/{id}", "/users/"), None);
+        let p = match_path("/files/{proxy+}", "/files/a/b/c").unwrap();
+        assert_eq!(p["proxy"], "a/b/c");
+    }
+}
