@@ -16,12 +16,21 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 FUNCTIONS := check-token authenticate hello
 
-.PHONY: test lint template package build build-bins bench venv clean
+.PHONY: dev test test-deployed lint template package build build-bins bench venv clean
+
+## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it).
+dev: venv build-bins
+	@bash scripts/dev.sh
 
 ## make test: formatting, lints, template checks, packaging, every unit, integration and
 ## end-to-end test. What CI runs.
 test: venv lint template build-bins package
 	cargo test --workspace --locked
+
+## make test-deployed: the end-to-end checks against a deployed stack
+## (API_URL=... EMAIL=... PASSWORD=... make test-deployed).
+test-deployed: build-bins
+	cargo test --locked --test gateway -- --ignored a_deployed_stack_behaves_the_same
 
 ## make template: cfn-lint and sam validate --lint, both offline.
 template: venv

@@ -195,9 +195,6 @@ impl Gateway {
                     spec = spec.env(key, v);
                 }
             }
-            if !def.secret_vars.is_empty() && !spec.env.iter().any(|(k, _)| k == "JWT_SECRET") {
-                return Err(GatewayError::NoLocalSecret(id.clone()));
-            }
             for (k, v) in &options.env {
                 spec = spec.env(k, v);
             }
@@ -205,6 +202,9 @@ impl Gateway {
                 for (k, v) in options.env_vars.get(scope).into_iter().flatten() {
                     spec = spec.env(k, v);
                 }
+            }
+            if !def.secret_vars.is_empty() && !spec.env.iter().any(|(k, _)| k == "JWT_SECRET") {
+                return Err(GatewayError::NoLocalSecret(id.clone()));
             }
             let f = Function::start(spec).map_err(|source| GatewayError::Function {
                 name: id.clone(),

@@ -1,0 +1,152 @@
+//! `make dev`'s script, driven as a person would: start it, run the curl commands it prints,
+//! stop it with Ctrl-C (SIGINT), and start it again.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use local_runtime::built_binary;
+
+struct Dev {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+fn start(port: u16, env_file: &Path) -> Dev {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = built_binary("local-gateway")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut child = Command::new("bash")
+        .arg(root.join("scripts/dev.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DEV_PORT", port.to_string())
+        .env("DEV_ENV_FILE", env_file)
+        .env("DEV_BIN_DIR", &bin_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    Dev { child, lines }
+}
+
+impl Dev {
+    /// Lines up to and including the first one containing `needle`.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?}; saw:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    fn interrupt(mut self) {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(
+            !status.success() || status.code() == Some(130) || status.code().is_none(),
+            "{status:?}"
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the printed commands the way a person pastes them into a shell.
+fn run_printed(lines: &[String]) -> (String, String) {
+    let commands: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("TOKEN=") || l.starts_with("curl "))
+        .collect();
+    assert_eq!(commands.len(), 3, "{lines:?}");
+    let script = format!(
+        "{}\necho; {}\necho; echo ---; {}",
+        commands[0], commands[1], commands[2]
+    );
+    let out = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (first, second) = text.split_once("---").unwrap();
+    (first.trim().to_owned(), second.trim().to_owned())
+}
+
+#[test]
+fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
+    let dir = std::env::temp_dir().join(format!("dev-script-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join(".env");
+    let port = free_port();
+
+    let dev = start(port, &env_file);
+    let printed = dev.until("listening on");
+    let (hello, unauthenticated) = run_printed(&printed);
+    assert!(
+        hello.contains("\"principalId\":\"demo@example.com\""),
+        "{hello}"
+    );
+    assert!(hello.contains("Hello, Demo User!"), "{hello}");
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
+    let secret = std::fs::read_to_string(&env_file).unwrap();
+    assert!(
+        secret.starts_with("JWT_SECRET=") && secret.trim().len() > 70,
+        "a generated secret in .env"
+    );
+    dev.interrupt();
+
+    // Everything it started has stopped: the port is free again and a second run works.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "the gateway still holds the port"
+    );
+    let again = start(port, &env_file);
+    let printed = again.until("listening on");
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        secret,
+        "the secret is kept across runs"
+    );
+    let (hello, _) = run_printed(&printed);
+    assert!(hello.contains("demo@example.com"), "{hello}");
+    again.interrupt();
+    let _ = std::fs::remove_dir_all(&dir);
+}

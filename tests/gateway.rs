@@ -1,0 +1,372 @@
+//! End to end through a gateway: the real binaries behind the local gateway and a real
+//! moto_server, or a deployed stack when API_URL is set (`make test-deployed`).
+//!
+//! HTTP goes through curl, so that the deployed mode speaks HTTPS like any client.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use authcore::token::{Subject, now_seconds};
+use authcore::{Config, TokenIssuer};
+use local_gateway::{Gateway, Options};
+use local_runtime::moto::MotoServer;
+use local_runtime::{built_binary, local_aws_env};
+use serde_json::{Value, json};
+
+struct Reply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Value,
+}
+
+fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-i", "--max-time", "30", "-X", method, url]);
+    for (k, v) in headers {
+        cmd.args(["-H", &format!("{k}: {v}")]);
+    }
+    if body.is_some() {
+        cmd.args(["--data-binary", "@-"]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("curl: {e}: install it (apt-get install curl)"));
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(b) = body {
+        stdin.write_all(b.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response from {url}: {text:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
+    }
+}
+
+fn mint(secret: &str, sub: &str, at: u64) -> String {
+    let config = Config::with_secret(secret).unwrap();
+    TokenIssuer::new(config.inline_key().unwrap(), &config)
+        .issue_at(
+            Subject {
+                sub: sub.into(),
+                ..Default::default()
+            },
+            at,
+        )
+        .unwrap()
+        .token
+}
+
+/// What a client sees, whichever stack serves it.
+struct Target {
+    base: String,
+    email: String,
+    password: String,
+    /// The signing secret, when known (local mode): for expired tokens.
+    secret: Option<String>,
+}
+
+impl Target {
+    fn token(&self) -> String {
+        let r = http(
+            "POST",
+            &format!("{}/token", self.base),
+            &[("Content-Type", "application/json")],
+            Some(&json!({"email": self.email, "password": self.password}).to_string()),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn hello(&self, authorization: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|a| ("Authorization", a))
+            .into_iter()
+            .collect();
+        http("GET", &format!("{}/hello", self.base), &headers, None)
+    }
+}
+
+/// The checks that hold for the local stack and a deployed one alike.
+fn black_box_checks(t: &Target) {
+    let token = t.token();
+    let ok = t.hello(Some(&format!("Bearer {token}")));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["principalId"], t.email.as_str());
+    assert_eq!(ok.body["context"]["email"], t.email.as_str());
+
+    let no_header = t.hello(None);
+    assert_eq!(
+        (no_header.status, &no_header.body),
+        (401, &json!({"message": "Unauthorized"}))
+    );
+    assert_eq!(
+        no_header
+            .headers
+            .get("www-authenticate")
+            .map(String::as_str),
+        Some("Bearer")
+    );
+    for garbage in [
+        "garbage",
+        "Bearer garbage",
+        "Basic ZGVtbzpkZW1v",
+        "Bearer a.b.c",
+    ] {
+        assert_eq!(t.hello(Some(garbage)).status, 401, "{garbage}");
+    }
+    let other_key = mint(
+        &authcore::generate_secret().unwrap(),
+        &t.email,
+        now_seconds(),
+    );
+    assert_eq!(t.hello(Some(&format!("Bearer {other_key}"))).status, 401);
+    if let Some(secret) = &t.secret {
+        let expired = mint(secret, &t.email, now_seconds() - 7200);
+        assert_eq!(t.hello(Some(&format!("Bearer {expired}"))).status, 401);
+    }
+
+    // /token errors come back with their status and OAuth 2.0 body through the gateway.
+    let url = format!("{}/token", t.base);
+    let json_ct = [("Content-Type", "application/json")];
+    let wrong = http(
+        "POST",
+        &url,
+        &json_ct,
+        Some(&json!({"email": t.email, "password": "not it"}).to_string()),
+    );
+    assert_eq!(
+        (wrong.status, wrong.body["error"].as_str()),
+        (401, Some("invalid_grant"))
+    );
+    let malformed = http("POST", &url, &json_ct, Some("{\"email\": "));
+    assert_eq!(
+        (malformed.status, malformed.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let grant = http(
+        "POST",
+        &url,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some("grant_type=client_credentials"),
+    );
+    assert_eq!(
+        (grant.status, grant.body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let form = http(
+        "POST",
+        &url,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&format!(
+            "grant_type=password&username={}&password={}",
+            t.email.replace('@', "%40"),
+            t.password
+        )),
+    );
+    assert_eq!(form.status, 200, "{}", form.body);
+}
+
+fn add_user(endpoint: &str, email: &str, password: &str, role: &str) {
+    let authctl = built_binary("authctl").unwrap_or_else(|e| panic!("{e}"));
+    for (args, stdin) in [
+        (vec!["table", "create"], String::new()),
+        (
+            vec!["user", "add", email, "--name", "Local Demo", "--role", role],
+            format!("{password}\n"),
+        ),
+    ] {
+        let mut child = Command::new(&authctl)
+            .args(&args)
+            .env_clear()
+            .envs(local_aws_env(endpoint))
+            .env("USERS_TABLE", "UsersTable")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "authctl {args:?}");
+    }
+}
+
+/// Starts a gateway for the project's template on a free port; it lives as long as the tests.
+fn start_gateway(
+    endpoint: &str,
+    secret: &str,
+    parameters: &[(&str, &str)],
+    env_vars: &[(&str, &str, &str)],
+) -> (&'static Gateway, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = built_binary("check-token")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut options = Options::new(root.join("template.yaml"), bin_dir);
+    options.parameters = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    options.env = local_aws_env(endpoint)
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    options.env.push(("JWT_SECRET".into(), secret.into()));
+    for (function, k, v) in env_vars {
+        options
+            .env_vars
+            .entry(function.to_string())
+            .or_default()
+            .insert(k.to_string(), v.to_string());
+    }
+    let gateway: &'static Gateway = Box::leak(Box::new(Gateway::start(&options).unwrap()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || gateway.serve(listener));
+    (gateway, base)
+}
+
+#[test]
+fn the_local_stack_behaves_like_api_gateway() {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    let password = authcore::generate_secret().unwrap()[..20].to_owned();
+    add_user(&moto.endpoint(), "local@example.com", &password, "reader");
+    let (gateway, base) = start_gateway(
+        &moto.endpoint(),
+        &secret,
+        &[("AuthorizerCacheTtlSeconds", "2")],
+        &[],
+    );
+    let target = Target {
+        base: base.clone(),
+        email: "local@example.com".into(),
+        password: password.clone(),
+        secret: Some(secret.clone()),
+    };
+    black_box_checks(&target);
+
+    // Routes the template does not define are API Gateway's 403.
+    let missing = http("GET", &format!("{base}/nope"), &[], None);
+    assert_eq!(
+        (missing.status, &missing.body),
+        (403, &json!({"message": "Missing Authentication Token"}))
+    );
+    assert_eq!(http("GET", &format!("{base}/token"), &[], None).status, 403);
+
+    // The authorizer is called once per token within the TTL, and again after it.
+    let token = target.token();
+    let bearer = format!("Bearer {token}");
+    let before = gateway.authorizer_calls();
+    assert_eq!(target.hello(Some(&bearer)).status, 200);
+    assert_eq!(target.hello(Some(&bearer)).status, 200);
+    assert_eq!(
+        gateway.authorizer_calls(),
+        before + 1,
+        "the second request within the TTL must hit the cache"
+    );
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_eq!(target.hello(Some(&bearer)).status, 200);
+    assert_eq!(
+        gateway.authorizer_calls(),
+        before + 2,
+        "after the TTL the authorizer is called again"
+    );
+    // A missing or non-matching header never reaches the authorizer.
+    let calls = gateway.authorizer_calls();
+    assert_eq!(target.hello(None).status, 401);
+    assert_eq!(target.hello(Some("garbage")).status, 401);
+    assert_eq!(gateway.authorizer_calls(), calls);
+
+    // No token, password or secret in any function's logs.
+    for function in [
+        "CheckTokenFunction",
+        "AuthenticateFunction",
+        "HelloFunction",
+    ] {
+        let logs = gateway.function_logs(function);
+        assert!(
+            !logs.contains(&token) && !logs.contains(&password) && !logs.contains(&secret),
+            "{function} logged a secret"
+        );
+    }
+    assert!(
+        gateway
+            .function_logs("CheckTokenFunction")
+            .contains("authorizer decision")
+    );
+}
+
+#[test]
+fn a_policy_that_denies_is_a_403() {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    add_user(
+        &moto.endpoint(),
+        "reader@example.com",
+        "reader-password",
+        "reader",
+    );
+    let (_, base) = start_gateway(
+        &moto.endpoint(),
+        &secret,
+        &[],
+        &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
+    );
+    let target = Target {
+        base,
+        email: "reader@example.com".into(),
+        password: "reader-password".into(),
+        secret: None,
+    };
+    let denied = target.hello(Some(&format!("Bearer {}", target.token())));
+    assert_eq!(
+        (denied.status, &denied.body),
+        (
+            403,
+            &json!({"Message": "User is not authorized to access this resource with an explicit deny"})
+        )
+    );
+}
+
+#[test]
+#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD (optionally JWT_SECRET), then `make test-deployed`"]
+fn a_deployed_stack_behaves_the_same() {
+    let need = |k: &str| {
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} is not set: see the ignore reason of this test"))
+    };
+    let target = Target {
+        base: need("API_URL").trim_end_matches('/').to_owned(),
+        email: need("EMAIL"),
+        password: need("PASSWORD"),
+        secret: std::env::var("JWT_SECRET").ok(),
+    };
+    black_box_checks(&target);
+}
