@@ -83,6 +83,11 @@ enum UserCommand {
         /// Email address.
         email: String,
     },
+    /// Clear a user's failed-password count, ending any lockout.
+    Unlock {
+        /// Email address.
+        email: String,
+    },
     /// Remove a user.
     Remove {
         /// Email address.
@@ -205,10 +210,12 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
         UserCommand::List => {
             let mut users = store.list().await?;
             users.sort_by(|a, b| a.email.cmp(&b.email));
+            let now = authcore::token::now_seconds();
             for u in users {
                 let line = serde_json::json!({
                     "email": u.email, "name": u.name, "roles": u.roles,
                     "disabled": u.disabled, "created_at": u.created_at, "updated_at": u.updated_at,
+                    "failed_attempts": u.failed_attempts, "locked_for_seconds": u.locked_for(now),
                 });
                 println!("{line}");
             }
@@ -233,6 +240,11 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
             let email = normalize_email(&email)?;
             store.set_disabled(&email, false).await?;
             println!("enabled {email}");
+        }
+        UserCommand::Unlock { email } => {
+            let email = normalize_email(&email)?;
+            store.reset_failures(&email).await?;
+            println!("unlocked {email}");
         }
         UserCommand::Remove { email } => {
             let email = normalize_email(&email)?;

@@ -96,6 +96,51 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
     );
     assert!(!listed.contains("s3cret"), "{listed}");
 
+    // Lock state shows in the list, and unlock clears it.
+    let client = {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+                .endpoint_url(&e)
+                .build(),
+        )
+    };
+    let store = userstore::UserStore::new(client, "cli-users");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..7 {
+        rt.block_on(store.record_failure("ada@example.com", authcore::token::now_seconds()))
+            .unwrap();
+    }
+    let listed = text(&authctl(&e, &["user", "list"], ""));
+    assert!(listed.contains(r#""failed_attempts":7"#), "{listed}");
+    assert!(
+        listed.contains(r#""locked_for_seconds":4"#)
+            || listed.contains(r#""locked_for_seconds":3"#),
+        "{listed}"
+    );
+    assert!(
+        authctl(&e, &["user", "unlock", "ada@example.com"], "")
+            .status
+            .success()
+    );
+    let listed = text(&authctl(&e, &["user", "list"], ""));
+    assert!(
+        listed.contains(r#""failed_attempts":0"#)
+            && listed.contains(r#""locked_for_seconds":null"#),
+        "{listed}"
+    );
+    assert!(
+        !authctl(&e, &["user", "unlock", "nobody@example.com"], "")
+            .status
+            .success()
+    );
+
     assert!(
         authctl(&e, &["user", "disable", "ada@example.com"], "")
             .status

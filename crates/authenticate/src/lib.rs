@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use authcore::password::{MAX_PASSWORD_BYTES, PasswordHasher, Verification};
-use authcore::token::Subject;
+use authcore::token::{Subject, now_seconds};
 use authcore::{Config, ConfigError, SigningKey, TokenIssuer};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -78,6 +78,8 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// Short name for the log.
     pub reason: &'static str,
+    /// Seconds to send in `Retry-After` (a locked account).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -87,6 +89,7 @@ impl OAuthError {
             error: "invalid_request",
             description: description.into(),
             reason,
+            retry_after: None,
         }
     }
 
@@ -97,6 +100,7 @@ impl OAuthError {
             error: "invalid_grant",
             description: "the email or password is incorrect".into(),
             reason,
+            retry_after: None,
         }
     }
 
@@ -106,6 +110,7 @@ impl OAuthError {
             error: "temporarily_unavailable",
             description: "the user store is unavailable: try again shortly".into(),
             reason: "store_unavailable",
+            retry_after: None,
         }
     }
 }
@@ -161,6 +166,7 @@ pub fn parse_request(
             error: "invalid_request",
             description: "the token endpoint accepts POST only".into(),
             reason: "wrong_method",
+            retry_after: None,
         });
     }
     if body.len() > MAX_BODY_BYTES {
@@ -229,6 +235,7 @@ pub fn parse_request(
             error: "unsupported_grant_type",
             description: "only grant_type=password is supported".into(),
             reason: "unsupported_grant_type",
+            retry_after: None,
         });
     }
     let email = email.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
@@ -276,17 +283,44 @@ pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedI
         state.passwords.verify_dummy(&credentials.password);
         return Err(OAuthError::invalid_grant("disabled"));
     }
+    let now = now_seconds();
+    if let Some(wait) = user.locked_for(now) {
+        // The password is not checked; the time spent is the same as if it were.
+        state.passwords.verify_dummy(&credentials.password);
+        return Err(OAuthError {
+            retry_after: Some(wait),
+            ..OAuthError::invalid_grant("locked")
+        });
+    }
     let needs_rehash = match state
         .passwords
         .verify(&credentials.password, &user.password_hash)
     {
         Ok(Verification::Valid { needs_rehash }) => needs_rehash,
-        Ok(Verification::Invalid) => return Err(OAuthError::invalid_grant("wrong_password")),
+        Ok(Verification::Invalid) => {
+            match state.users.record_failure(&email, now).await {
+                Ok(n) if n >= userstore::LOCK_THRESHOLD => {
+                    tracing::warn!(
+                        failed_attempts = n,
+                        lock_seconds = userstore::lock_seconds(n),
+                        "account locked"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "failed to count a failed password"),
+            }
+            return Err(OAuthError::invalid_grant("wrong_password"));
+        }
         Err(e) => {
             tracing::error!(error = %e, "stored password hash is unusable");
             return Err(OAuthError::invalid_grant("bad_stored_hash"));
         }
     };
+    if user.failed_attempts > 0
+        && let Err(e) = state.users.reset_failures(&email).await
+    {
+        tracing::warn!(error = %e, "failed to reset the failure count");
+    }
     let mut rehashed = false;
     if needs_rehash {
         match state.passwords.hash(&credentials.password) {
@@ -314,6 +348,7 @@ pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedI
             error: "temporarily_unavailable",
             description: "the token could not be signed: try again shortly".into(),
             reason: "signing_failed",
+            retry_after: None,
         }
     })?;
     Ok(SignedIn { token, rehashed })
@@ -345,14 +380,22 @@ pub fn respond(result: &Result<SignedIn, OAuthError>) -> Response<Body> {
             })
             .unwrap_or_default(),
         ),
-        Err(e) => json_response(
-            e.status,
-            serde_json::to_string(&ErrorBody {
-                error: e.error,
-                error_description: &e.description,
-            })
-            .unwrap_or_default(),
-        ),
+        Err(e) => {
+            let mut response = json_response(
+                e.status,
+                serde_json::to_string(&ErrorBody {
+                    error: e.error,
+                    error_description: &e.description,
+                })
+                .unwrap_or_default(),
+            );
+            if let Some(secs) = e.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            response
+        }
     }
 }
 

@@ -44,13 +44,10 @@ async fn setup(test: &str) -> State {
     ] {
         store
             .create(&User {
-                email: email.into(),
-                password_hash: hasher.hash(password).unwrap(),
                 name: Some("Ada Lovelace".into()),
                 roles: vec!["admin".into(), "reader".into()],
                 disabled,
-                created_at: None,
-                updated_at: None,
+                ..User::new(email, hasher.hash(password).unwrap())
             })
             .await
             .unwrap();
@@ -395,4 +392,100 @@ async fn a_missing_table_is_temporarily_unavailable() {
     let (status, body, _) = call(&state, json_login("ada@example.com", "pw")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_success_resets_the_count() {
+    let state = setup("lockout").await;
+    let wrong = || json_login("ada@example.com", "wrong password");
+    let right = || json_login("ada@example.com", "correct horse battery staple");
+    let (_, refusal, _) = call(&state, wrong()).await;
+    for _ in 1..5 {
+        let (status, body, _) = call(&state, wrong()).await;
+        assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
+    }
+    assert_eq!(
+        state
+            .users
+            .get("ada@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        5
+    );
+    // A sixth failure now: locked for 2^(6-5) = 2 s from this second, so at least one more second.
+    let now = authcore::token::now_seconds();
+    assert_eq!(
+        state
+            .users
+            .record_failure("ada@example.com", now)
+            .await
+            .unwrap(),
+        6
+    );
+    // Even the right password gets the same refusal, plus Retry-After.
+    let (status, body, headers) = call(&state, right()).await;
+    assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    // While locked, the password is not checked and nothing is counted.
+    assert_eq!(call(&state, wrong()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        state
+            .users
+            .get("ada@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        6
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, _, headers) = call(&state, right()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("retry-after").is_none());
+    let user = state.users.get("ada@example.com").await.unwrap().unwrap();
+    assert_eq!(
+        (user.failed_attempts, user.last_failed_at),
+        (0, None),
+        "success resets the count"
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_failures_are_all_counted() {
+    let state = setup("concurrent").await;
+    let before = state
+        .users
+        .get("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .failed_attempts;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let users = state.users.clone();
+        tasks.spawn(async move {
+            users
+                .record_failure("ada@example.com", authcore::token::now_seconds())
+                .await
+        });
+    }
+    let mut counts = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        counts.push(result.unwrap().unwrap());
+    }
+    let after = state
+        .users
+        .get("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .failed_attempts;
+    assert_eq!(after, before + 50);
+    // Every ADD saw a distinct count: no update was lost or merged.
+    counts.sort_unstable();
+    assert_eq!(counts, (before + 1..=before + 50).collect::<Vec<_>>());
 }

@@ -32,6 +32,29 @@ pub mod attr {
     pub const CREATED_AT: &str = "created_at";
     /// Last change, RFC 3339.
     pub const UPDATED_AT: &str = "updated_at";
+    /// Consecutive failed passwords (number), changed only by atomic `ADD`.
+    pub const FAILED_ATTEMPTS: &str = "failed_attempts";
+    /// When the last password failed, seconds since the epoch (number).
+    pub const LAST_FAILED_AT: &str = "last_failed_at";
+}
+
+/// Consecutive failures that start a lockout.
+pub const LOCK_THRESHOLD: u32 = 5;
+/// The longest lockout, in seconds.
+pub const MAX_LOCK_SECONDS: u64 = 15 * 60;
+
+/// How long an account stays locked after its `failed`-th consecutive failure:
+/// 2^(n-5) seconds from the 5th on, capped at 15 minutes.
+pub fn lock_seconds(failed: u32) -> u64 {
+    if failed < LOCK_THRESHOLD {
+        return 0;
+    }
+    let exp = failed - LOCK_THRESHOLD;
+    if exp >= 10 {
+        MAX_LOCK_SECONDS
+    } else {
+        (1u64 << exp).min(MAX_LOCK_SECONDS)
+    }
 }
 
 /// The longest email address accepted (RFC 5321's path limit).
@@ -82,9 +105,21 @@ pub struct User {
     pub created_at: Option<String>,
     /// Last change, RFC 3339.
     pub updated_at: Option<String>,
+    /// Consecutive failed passwords.
+    pub failed_attempts: u32,
+    /// When the last password failed, seconds since the epoch.
+    pub last_failed_at: Option<u64>,
 }
 
 impl User {
+    /// Seconds the account stays locked at `now`, or `None` when it is not locked.
+    pub fn locked_for(&self, now: u64) -> Option<u64> {
+        let until = self
+            .last_failed_at?
+            .saturating_add(lock_seconds(self.failed_attempts));
+        (self.failed_attempts >= LOCK_THRESHOLD && now < until).then(|| until - now)
+    }
+
     /// An enabled user with no name or roles, timestamps set when stored.
     pub fn new(email: impl Into<String>, password_hash: impl Into<String>) -> Self {
         Self {
@@ -95,6 +130,8 @@ impl User {
             disabled: false,
             created_at: None,
             updated_at: None,
+            failed_attempts: 0,
+            last_failed_at: None,
         }
     }
 }
@@ -107,6 +144,7 @@ impl std::fmt::Debug for User {
             .field("name", &self.name)
             .field("roles", &self.roles)
             .field("disabled", &self.disabled)
+            .field("failed_attempts", &self.failed_attempts)
             .finish_non_exhaustive()
     }
 }
@@ -402,6 +440,68 @@ impl UserStore {
         }
     }
 
+    /// Counts one failed password, atomically (`ADD`): concurrent failures are never lost.
+    /// Returns the new count of consecutive failures.
+    pub async fn record_failure(&self, email: &str, now: u64) -> Result<u32, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::EMAIL, AttributeValue::S(email.to_owned()))
+            .update_expression("ADD #f :one SET #l = :now")
+            .condition_expression("attribute_exists(#e)")
+            .expression_attribute_names("#e", attr::EMAIL)
+            .expression_attribute_names("#f", attr::FAILED_ATTEMPTS)
+            .expression_attribute_names("#l", attr::LAST_FAILED_AT)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| {
+                self.fail(
+                    classify(&self.table, e),
+                    StoreError::NotFound(email.to_owned()),
+                )
+            })?;
+        match out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(attr::FAILED_ATTEMPTS))
+        {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::BadItem {
+                email: email.to_owned(),
+                why: "failed_attempts is not a whole number",
+            }),
+            _ => Err(StoreError::BadItem {
+                email: email.to_owned(),
+                why: "no failed_attempts after counting a failure",
+            }),
+        }
+    }
+
+    /// Clears the failure count (after a successful sign-in, or to unlock by hand).
+    pub async fn reset_failures(&self, email: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::EMAIL, AttributeValue::S(email.to_owned()))
+            .update_expression("REMOVE #f, #l")
+            .condition_expression("attribute_exists(#e)")
+            .expression_attribute_names("#e", attr::EMAIL)
+            .expression_attribute_names("#f", attr::FAILED_ATTEMPTS)
+            .expression_attribute_names("#l", attr::LAST_FAILED_AT)
+            .send()
+            .await
+            .map_err(|e| {
+                self.fail(
+                    classify(&self.table, e),
+                    StoreError::NotFound(email.to_owned()),
+                )
+            })?;
+        Ok(())
+    }
+
     /// Disables or enables sign-in for an existing user.
     pub async fn set_disabled(&self, email: &str, disabled: bool) -> Result<(), StoreError> {
         self.update_existing(
@@ -508,6 +608,17 @@ fn user_from_item(
         Some(AttributeValue::Bool(b)) => b,
         Some(_) => return Err(bad("disabled is not a boolean")),
     };
+    let mut number = |name: &str| match item.remove(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(n)) => n
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| bad("a counter is not a whole number")),
+        Some(_) => Err(bad("a counter is not a number")),
+    };
+    let failed_attempts =
+        u32::try_from(number(attr::FAILED_ATTEMPTS)?.unwrap_or(0)).unwrap_or(u32::MAX);
+    let last_failed_at = number(attr::LAST_FAILED_AT)?;
     Ok(User {
         email: email.to_owned(),
         password_hash,
@@ -516,6 +627,8 @@ fn user_from_item(
         disabled,
         created_at,
         updated_at,
+        failed_attempts,
+        last_failed_at,
     })
 }
 
@@ -554,6 +667,34 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
         assert_eq!(rfc3339_now().len(), 20);
+    }
+
+    #[test]
+    fn lockouts_double_from_the_fifth_failure_up_to_fifteen_minutes() {
+        let want = [
+            (0, 0),
+            (4, 0),
+            (5, 1),
+            (6, 2),
+            (7, 4),
+            (10, 32),
+            (14, 512),
+            (15, 900),
+            (40, 900),
+            (u32::MAX, 900),
+        ];
+        for (n, secs) in want {
+            assert_eq!(lock_seconds(n), secs, "n={n}");
+        }
+        let mut u = User::new("a@b.c", "h");
+        assert_eq!(u.locked_for(1000), None);
+        u.failed_attempts = 6;
+        u.last_failed_at = Some(1000);
+        assert_eq!(u.locked_for(1000), Some(2));
+        assert_eq!(u.locked_for(1001), Some(1));
+        assert_eq!(u.locked_for(1002), None);
+        u.failed_attempts = 4;
+        assert_eq!(u.locked_for(1000), None);
     }
 
     #[test]
