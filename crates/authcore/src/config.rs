@@ -3,6 +3,7 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `JWT_SECRET` | the HS256 key itself (local use), at least 32 bytes | — |
+//! | `JWT_PREVIOUS_SECRET` | the key before the last rotation (local use): still verifies | — |
 //! | `JWT_SECRET_ARN` | a Secrets Manager secret holding the key (deployed use); wins over `JWT_SECRET` | — |
 //! | `JWT_ISSUER` | `iss` of issued tokens, and the only one accepted | `lambda-auth` |
 //! | `JWT_AUDIENCE` | `aud` of issued tokens, and the one required | `lambda-auth-api` |
@@ -40,6 +41,9 @@ pub enum ConfigError {
     /// `JWT_SECRET` is set but unusable.
     #[error("JWT_SECRET is unusable: {0}")]
     BadSecret(#[source] KeyError),
+    /// `JWT_PREVIOUS_SECRET` is set but unusable.
+    #[error("JWT_PREVIOUS_SECRET is unusable: {0}")]
+    BadPreviousSecret(#[source] KeyError),
     /// A numeric variable does not parse or is out of range.
     #[error(
         "{name}={value:?} is not valid: expected a whole number of seconds from {min} to {max}"
@@ -73,6 +77,8 @@ pub enum KeySource {
 pub struct Config {
     /// Where the signing key comes from.
     pub key_source: KeySource,
+    /// The key before the last rotation (`JWT_PREVIOUS_SECRET`, local use): it still verifies.
+    pub previous_key: Option<SigningKey>,
     /// Expected and issued `iss`.
     pub issuer: String,
     /// Expected and issued `aud`.
@@ -100,6 +106,15 @@ impl Config {
             KeySource::Inline(key) => Some(key),
             KeySource::SecretsManager(_) => None,
         }
+    }
+
+    /// The local key ring (`JWT_SECRET`, `JWT_PREVIOUS_SECRET`), when the key is inline.
+    pub fn local_key_ring(&self) -> Option<crate::keys::KeyRing> {
+        let current = self.inline_key()?.clone();
+        Some(crate::keys::KeyRing::local(
+            current,
+            self.previous_key.clone(),
+        ))
     }
 
     /// Reads the configuration through `lookup`, which maps a variable name to its value.
@@ -136,8 +151,15 @@ impl Config {
             _ => return Err(ConfigError::MissingSecret),
         };
 
+        let previous_key = match lookup("JWT_PREVIOUS_SECRET") {
+            Some(s) if !s.is_empty() => {
+                Some(SigningKey::new(s.into_bytes()).map_err(ConfigError::BadPreviousSecret)?)
+            }
+            _ => None,
+        };
         Ok(Self {
             key_source,
+            previous_key,
             issuer: text("JWT_ISSUER", DEFAULT_ISSUER)?,
             audience: text("JWT_AUDIENCE", DEFAULT_AUDIENCE)?,
             leeway: seconds(

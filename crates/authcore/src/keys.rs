@@ -33,6 +33,54 @@ pub enum KeyError {
     Random(String),
 }
 
+/// A key id for a locally configured secret: the first 8 bytes of its SHA-256, in hex.
+/// Stable for the same secret, and it reveals nothing usable about it.
+pub fn local_kid(secret: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(secret)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A signing key with its id (`kid`).
+#[derive(Debug, Clone)]
+pub struct NamedKey {
+    /// The key id tokens carry in their header.
+    pub kid: String,
+    /// The key.
+    pub key: SigningKey,
+}
+
+/// The keys in use: the current one signs; the previous one still verifies, so that a
+/// rotation logs nobody out.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    /// Signs new tokens, and verifies.
+    pub current: NamedKey,
+    /// Verifies tokens issued before the last rotation.
+    pub previous: Option<NamedKey>,
+}
+
+impl KeyRing {
+    /// A ring of local secrets, with ids derived from them.
+    pub fn local(current: SigningKey, previous: Option<SigningKey>) -> Self {
+        let named = |key: SigningKey| NamedKey {
+            kid: local_kid(key.expose_secret()),
+            key,
+        };
+        Self {
+            current: named(current),
+            previous: previous.map(named),
+        }
+    }
+
+    /// The keys, current first.
+    pub fn keys(&self) -> impl Iterator<Item = &NamedKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+}
+
 /// An HS256 signing key of at least 256 bits.
 ///
 /// Its `Debug` output never shows the secret.
@@ -98,6 +146,17 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
         assert!(SigningKey::new(a.into_bytes()).is_ok());
+    }
+
+    #[test]
+    fn local_key_ids_are_stable_and_distinct() {
+        let a = SigningKey::new(vec![1u8; 32]).unwrap();
+        let b = SigningKey::new(vec![2u8; 32]).unwrap();
+        let ring = KeyRing::local(a.clone(), Some(b));
+        assert_eq!(ring.current.kid, local_kid(&[1u8; 32]));
+        assert_eq!(ring.current.kid.len(), 16);
+        assert_ne!(ring.current.kid, ring.previous.as_ref().unwrap().kid);
+        assert_eq!(KeyRing::local(a, None).keys().count(), 1);
     }
 
     #[test]

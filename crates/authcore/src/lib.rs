@@ -19,7 +19,7 @@ pub mod token;
 
 pub use config::{Config, ConfigError, KeySource};
 pub use header::{HeaderError, bearer_token};
-pub use keys::{KeyError, SigningKey, generate_secret};
+pub use keys::{KeyError, KeyRing, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};
 pub use policy::{AuthorizerContext, AuthorizerResponse, ContextValue, MethodArn, PolicyBuilder};
 pub use token::{Claims, ClaimsRef, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

@@ -56,6 +56,9 @@ pub enum TokenError {
     /// The token is longer than [`MAX_TOKEN_BYTES`].
     #[error("the token is over {MAX_TOKEN_BYTES} bytes")]
     TooLarge,
+    /// The header's `kid` names no key this verifier holds (retired, or not yet loaded).
+    #[error("the token's key id is unknown: it was signed with a retired or unknown key")]
+    UnknownKey,
     /// Issuing failed (the claims could not be encoded).
     #[error("the token could not be signed: {0}")]
     Signing(String),
@@ -74,6 +77,7 @@ impl TokenError {
             Self::Malformed(_) => "malformed",
             Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
             Self::TooLarge => "too_large",
+            Self::UnknownKey => "unknown_key",
             Self::Signing(_) => "signing_failed",
         }
     }
@@ -171,7 +175,19 @@ impl fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// An issuer signing with `key` for the configured issuer, audience and lifetime.
+    /// An issuer signing with the ring's current key, naming it in the `kid` header.
+    pub fn from_ring(ring: &crate::keys::KeyRing, config: &Config) -> Self {
+        let mut issuer = Self::new(&ring.current.key, config);
+        issuer.header.kid = Some(ring.current.kid.clone());
+        issuer
+    }
+
+    /// The `kid` this issuer puts in its tokens, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+
+    /// An issuer signing with `key` (no `kid`) for the configured issuer, audience and lifetime.
     pub fn new(key: &SigningKey, config: &Config) -> Self {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         header.typ = Some("JWT".to_owned());
@@ -224,7 +240,8 @@ impl TokenIssuer {
 /// Verifies HS256 tokens. Build it once at start-up; verification borrows it.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    mac: Hmac<Sha256>,
+    /// Keys with their ids, current first. A key without an id accepts any `kid`.
+    keys: Vec<(Option<String>, Hmac<Sha256>)>,
     issuer: String,
     audience: String,
     leeway: u64,
@@ -245,6 +262,8 @@ impl fmt::Debug for TokenVerifier {
 struct JoseHeader<'a> {
     #[serde(borrow)]
     alg: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
     /// RFC 7515 §4.1.11: a recipient must refuse a token with critical extensions it does not know.
     crit: Option<IgnoredAny>,
 }
@@ -401,11 +420,27 @@ impl TokenVerifier {
     /// A verifier accepting tokens signed with `key` for the configured issuer and audience.
     pub fn new(key: &SigningKey, config: &Config) -> Self {
         Self {
-            mac: hmac_for(key),
+            keys: vec![(None, hmac_for(key))],
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.leeway.as_secs(),
         }
+    }
+
+    /// A verifier for every key of `ring`: a token's `kid` selects its key; a token without
+    /// one is tried against each (two at most).
+    pub fn from_ring(ring: &crate::keys::KeyRing, config: &Config) -> Self {
+        let mut verifier = Self::new(&ring.current.key, config);
+        verifier.keys = ring
+            .keys()
+            .map(|k| (Some(k.kid.clone()), hmac_for(&k.key)))
+            .collect();
+        verifier
+    }
+
+    /// The key ids this verifier knows.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(|(kid, _)| kid.as_deref())
     }
 
     /// Verifies `token` against the current time.
@@ -481,10 +516,7 @@ impl TokenVerifier {
         URL_SAFE_NO_PAD
             .decode_slice(signature, &mut sig)
             .map_err(|_| TokenError::Malformed("the signature is not base64url"))?;
-        let mut mac = self.mac.clone();
-        mac.update(signing_input.as_bytes());
-        mac.verify_slice(&sig)
-            .map_err(|_| TokenError::BadSignature)?;
+        self.check_signature(header.kid.as_deref(), signing_input.as_bytes(), &sig)?;
 
         // Only now, with the signature proven, are the claims read.
         payload.clear();
@@ -495,6 +527,34 @@ impl TokenVerifier {
             TokenError::Malformed("the claims are not a JSON object of the expected types")
         })?;
         self.validate(raw, now)
+    }
+
+    fn check_signature(
+        &self,
+        kid: Option<&str>,
+        input: &[u8],
+        sig: &[u8; 32],
+    ) -> Result<(), TokenError> {
+        let candidates = self.keys.iter().filter(|(k, _)| match (kid, k) {
+            // A token naming its key is checked with that key alone ...
+            (Some(wanted), Some(have)) => wanted == have,
+            // ... and keys without an id accept any token.
+            _ => true,
+        });
+        let mut tried = false;
+        for (_, mac) in candidates {
+            tried = true;
+            let mut mac = mac.clone();
+            mac.update(input);
+            if mac.verify_slice(sig).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(if tried {
+            TokenError::BadSignature
+        } else {
+            TokenError::UnknownKey
+        })
     }
 
     fn validate<'p>(&self, raw: RawClaims<'p>, now: u64) -> Result<ClaimsRef<'p>, TokenError> {
@@ -1089,5 +1149,93 @@ mod tests {
         );
         assert!(!shown.contains(&issued.token), "{shown}");
         assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[test]
+    fn a_key_ring_verifies_by_kid_and_refuses_retired_keys() {
+        use crate::keys::KeyRing;
+        let a = SigningKey::new(b"key-a-0123456789abcdef-0123456789abcdef".to_vec()).unwrap();
+        let b = SigningKey::new(b"key-b-0123456789abcdef-0123456789abcdef".to_vec()).unwrap();
+        let c = SigningKey::new(b"key-c-0123456789abcdef-0123456789abcdef".to_vec()).unwrap();
+        let config = config();
+        let before = KeyRing::local(b.clone(), Some(c.clone()));
+        let after = KeyRing::local(a.clone(), Some(b.clone()));
+        let subject = || Subject {
+            sub: "u".into(),
+            ..Default::default()
+        };
+        let issued_before = TokenIssuer::from_ring(&before, &config)
+            .issue_at(subject(), NOW)
+            .unwrap()
+            .token;
+        let issued_after = TokenIssuer::from_ring(&after, &config)
+            .issue_at(subject(), NOW)
+            .unwrap()
+            .token;
+        let issued_long_ago = TokenIssuer::from_ring(&KeyRing::local(c.clone(), None), &config)
+            .issue_at(subject(), NOW)
+            .unwrap()
+            .token;
+
+        // New tokens name the current key.
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(issued_after.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["kid"], after.current.kid.as_str());
+        assert_eq!(
+            TokenIssuer::from_ring(&after, &config).kid(),
+            Some(after.current.kid.as_str())
+        );
+
+        let v = TokenVerifier::from_ring(&after, &config);
+        assert_eq!(
+            v.kids().collect::<Vec<_>>(),
+            [after.current.kid.as_str(), before.current.kid.as_str()]
+        );
+        assert!(v.verify_at(&issued_after, NOW).is_ok(), "current key");
+        assert!(
+            v.verify_at(&issued_before, NOW).is_ok(),
+            "previous key: a rotation logs nobody out"
+        );
+        assert_eq!(
+            v.verify_at(&issued_long_ago, NOW),
+            Err(TokenError::UnknownKey),
+            "retired key"
+        );
+
+        // A kid pointing at the wrong key is a bad signature, not a way around the check.
+        let mut parts: Vec<String> = issued_long_ago.split('.').map(str::to_owned).collect();
+        parts[0] = b64(format!(r#"{{"alg":"HS256","kid":"{}"}}"#, after.current.kid).as_bytes());
+        let forged = sign_raw(
+            &String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap(),
+            &String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap(),
+            c.expose_secret(),
+        );
+        assert_eq!(v.verify_at(&forged, NOW), Err(TokenError::BadSignature));
+
+        // Tokens without a kid (other issuers) are tried against each key of the ring.
+        let no_kid_old = TokenIssuer::new(&b, &config)
+            .issue_at(subject(), NOW)
+            .unwrap()
+            .token;
+        assert!(v.verify_at(&no_kid_old, NOW).is_ok());
+        let no_kid_retired = TokenIssuer::new(&c, &config)
+            .issue_at(subject(), NOW)
+            .unwrap()
+            .token;
+        assert_eq!(
+            v.verify_at(&no_kid_retired, NOW),
+            Err(TokenError::BadSignature)
+        );
+
+        // A single-key verifier (no ids) accepts its key's tokens whatever their kid.
+        assert!(
+            TokenVerifier::new(&a, &config)
+                .verify_at(&issued_after, NOW)
+                .is_ok()
+        );
     }
 }

@@ -270,7 +270,13 @@ fn token(cmd: TokenCommand) -> Result<(), Failure> {
                 name,
                 roles,
             };
-            println!("{}", TokenIssuer::new(&key, &config).issue(subject)?.token);
+            let ring = config
+                .local_key_ring()
+                .unwrap_or_else(|| authcore::KeyRing::local(key.clone(), None));
+            println!(
+                "{}",
+                TokenIssuer::from_ring(&ring, &config).issue(subject)?.token
+            );
         }
         TokenCommand::Verify { token } => {
             let token = match token {
@@ -282,7 +288,10 @@ fn token(cmd: TokenCommand) -> Result<(), Failure> {
                 }
             };
             let token = authcore::bearer_token(&token)?;
-            let claims = TokenVerifier::new(&key, &config).verify(token)?;
+            let ring = config
+                .local_key_ring()
+                .unwrap_or_else(|| authcore::KeyRing::local(key.clone(), None));
+            let claims = TokenVerifier::from_ring(&ring, &config).verify(token)?;
             println!("{}", serde_json::to_string_pretty(&claims)?);
         }
     }

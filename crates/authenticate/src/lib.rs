@@ -52,9 +52,18 @@ impl State {
             .ok()
             .filter(|t| !t.trim().is_empty())
             .ok_or(StartupError::MissingTable)?;
-        let key = secrets::signing_key(&config).await?;
+        let ring = secrets::key_ring(&config).await?;
         let users = UserStore::new(userstore::client_from_env().await, table);
-        Ok(Self::new(&key, &config, users))
+        Ok(Self::from_ring(&ring, &config, users))
+    }
+
+    /// Builds the state from parts, signing with the ring's current key (named in `kid`).
+    pub fn from_ring(ring: &authcore::KeyRing, config: &Config, users: UserStore) -> Self {
+        Self {
+            users,
+            issuer: TokenIssuer::from_ring(ring, config),
+            passwords: PasswordHasher::default(),
+        }
     }
 
     /// Builds the state from parts.

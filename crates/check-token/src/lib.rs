@@ -8,11 +8,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use authcore::header::bearer_token;
 use authcore::policy::{AuthorizerResponse, MethodArn, PolicyBuilder};
 use authcore::token::now_seconds;
-use authcore::{ClaimsRef, Config, ConfigError, SigningKey, TokenVerifier};
+use authcore::{ClaimsRef, Config, ConfigError, KeyRing, KeySource, SigningKey, TokenVerifier};
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Deserializer};
@@ -20,11 +23,55 @@ use serde::{Deserialize, Deserializer};
 /// The exact message API Gateway turns into a 401.
 pub const UNAUTHORIZED: &str = "Unauthorized";
 
+/// How long after one key-ring refresh another may happen: a flood of tokens with forged
+/// `kid`s costs at most one Secrets Manager call per interval.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// What the authorizer needs for every request, built once at start-up.
 #[derive(Debug)]
 pub struct State {
-    verifier: TokenVerifier,
+    verifier: RwLock<TokenVerifier>,
+    config: Config,
+    refresher: Option<Refresher>,
     required_role: Option<String>,
+}
+
+/// Reloads the key ring from Secrets Manager when a token names an unknown key, at most once
+/// per interval.
+#[derive(Debug)]
+pub struct Refresher {
+    client: aws_sdk_secretsmanager::Client,
+    arn: String,
+    interval: Duration,
+    last: Mutex<Option<Instant>>,
+    count: AtomicU64,
+}
+
+impl Refresher {
+    /// A refresher for the secret `arn`, allowed once per `interval`.
+    pub fn new(
+        client: aws_sdk_secretsmanager::Client,
+        arn: impl Into<String>,
+        interval: Duration,
+    ) -> Self {
+        Self {
+            client,
+            arn: arn.into(),
+            interval,
+            last: Mutex::new(None),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    /// Claims the right to refresh now, if the interval has passed since the last refresh.
+    fn claim(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < self.interval) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
 }
 
 /// Why the authorizer cannot start.
@@ -41,8 +88,23 @@ pub enum StartupError {
 impl State {
     /// Builds the verifier for `key` with the configured issuer, audience and leeway.
     pub fn new(key: &SigningKey, config: &Config) -> Self {
+        Self::with_verifier(TokenVerifier::new(key, config), config, None)
+    }
+
+    /// Builds the verifier for every key of `ring`; `refresher` reloads it on unknown `kid`s.
+    pub fn from_ring(ring: &KeyRing, config: &Config, refresher: Option<Refresher>) -> Self {
+        Self::with_verifier(TokenVerifier::from_ring(ring, config), config, refresher)
+    }
+
+    fn with_verifier(
+        verifier: TokenVerifier,
+        config: &Config,
+        refresher: Option<Refresher>,
+    ) -> Self {
         Self {
-            verifier: TokenVerifier::new(key, config),
+            verifier: RwLock::new(verifier),
+            config: config.clone(),
+            refresher,
             required_role: None,
         }
     }
@@ -53,12 +115,56 @@ impl State {
         self
     }
 
-    /// Builds the state from the process environment, loading the key once
-    /// (from `JWT_SECRET`, or from Secrets Manager when `JWT_SECRET_ARN` is set).
+    /// Builds the state from the process environment, loading the keys once: `JWT_SECRET`
+    /// (and `JWT_PREVIOUS_SECRET`), or the Secrets Manager secret of `JWT_SECRET_ARN`, which
+    /// is reloaded when a token names a key not yet known.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
-        let key = secrets::signing_key(&config).await?;
-        Ok(Self::new(&key, &config).with_required_role(std::env::var("REQUIRED_ROLE").ok()))
+        let state = match (config.local_key_ring(), &config.key_source) {
+            (Some(ring), _) => Self::from_ring(&ring, &config, None),
+            (None, KeySource::SecretsManager(arn)) => {
+                let client = secrets::client_from_env().await;
+                let ring = secrets::load_ring(&client, arn).await?;
+                Self::from_ring(
+                    &ring,
+                    &config,
+                    Some(Refresher::new(client, arn.clone(), REFRESH_INTERVAL)),
+                )
+            }
+            (None, KeySource::Inline(key)) => Self::new(key, &config),
+        };
+        Ok(state.with_required_role(std::env::var("REQUIRED_ROLE").ok()))
+    }
+
+    /// How many times the key ring has been reloaded.
+    pub fn refreshes(&self) -> u64 {
+        self.refresher
+            .as_ref()
+            .map_or(0, |r| r.count.load(Ordering::Relaxed))
+    }
+
+    /// Reloads the key ring if a refresher is configured and its interval has passed.
+    /// Returns whether a new ring is in place.
+    pub async fn refresh_keys(&self) -> bool {
+        let Some(refresher) = &self.refresher else {
+            return false;
+        };
+        if !refresher.claim() {
+            return false;
+        }
+        refresher.count.fetch_add(1, Ordering::Relaxed);
+        match secrets::load_ring(&refresher.client, &refresher.arn).await {
+            Ok(ring) => {
+                let verifier = TokenVerifier::from_ring(&ring, &self.config);
+                tracing::info!(kids = ?verifier.kids().collect::<Vec<_>>(), "key ring reloaded");
+                *self.verifier.write().unwrap_or_else(|e| e.into_inner()) = verifier;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "key ring reload failed");
+                false
+            }
+        }
     }
 }
 
@@ -162,7 +268,12 @@ pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
         Err(e) => return Decision::unauthorized(e.reason()),
     };
     let mut payload = Vec::new();
-    let claims = match state.verifier.verify_ref(token, now, &mut payload) {
+    let verified = state
+        .verifier
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .verify_ref(token, now, &mut payload);
+    let claims = match verified {
         Ok(claims) => claims,
         Err(e) => return Decision::unauthorized(e.reason()),
     };
@@ -217,7 +328,11 @@ pub async fn handler(
     state: &State,
     event: LambdaEvent<AuthorizerInput>,
 ) -> Result<AuthorizerResponse, Unauthorized> {
-    let decision = authorize(state, &event.payload, now_seconds());
+    let mut decision = authorize(state, &event.payload, now_seconds());
+    // A key this instance has not loaded yet (a rotation): reload the ring, at most once a minute.
+    if decision.reason == "unknown_key" && state.refresh_keys().await {
+        decision = authorize(state, &event.payload, now_seconds());
+    }
     tracing::info!(
         outcome = decision.outcome,
         reason = decision.reason,
