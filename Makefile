@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 FUNCTIONS := check-token authenticate hello
 
-.PHONY: dev test test-deployed lint template package build build-bins bench venv clean
+.PHONY: fuzz dev test test-deployed lint template package build build-bins bench venv clean
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it).
 dev: venv build-bins
@@ -61,6 +61,19 @@ lint:
 # End-to-end tests drive the real binaries: build them first.
 build-bins:
 	cargo build --workspace --bins --locked
+
+## make fuzz: every fuzz target for FUZZ_SECONDS each (default 60), with cargo-fuzz on the
+## stable toolchain (RUSTC_BOOTSTRAP=1). Findings land in fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := verify_token bearer_header method_arn token_body authorizer_event
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.13.2
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=9000 2>&1 | \
+	    grep -E "^(Done|INFO: Running|==[0-9]+==|SUMMARY|thread)|stat::number_of_executed_units|panicked" || true; \
+	  test -z "$$(ls fuzz/artifacts/$$t 2>/dev/null)" || { echo "findings in fuzz/artifacts/$$t"; exit 1; }; \
+	done
 
 ## make bench: criterion benchmarks (authorizer per request, token verification).
 bench:

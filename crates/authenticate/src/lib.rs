@@ -28,6 +28,51 @@ pub struct State {
     pub issuer: TokenIssuer,
     /// Checks and, when weaker than current, replaces password hashes.
     pub passwords: PasswordHasher,
+    /// Pads the cheaper refusals to the time a wrong password takes.
+    pub pad: RefusalPad,
+}
+
+/// Makes every refused sign-in take as long as a wrong password does.
+///
+/// Unknown emails and disabled accounts already cost one argon2 verification and one
+/// DynamoDB update, like a wrong password; what remains is the store's own latency, which
+/// differs for items that exist. The pad remembers how long recent wrong-password refusals
+/// took and makes the other refusals wait up to their median.
+#[derive(Debug, Default)]
+pub struct RefusalPad {
+    recent: std::sync::Mutex<std::collections::VecDeque<std::time::Duration>>,
+}
+
+impl RefusalPad {
+    /// How many recent wrong-password durations are kept.
+    pub const SAMPLES: usize = 16;
+
+    /// Records how long a wrong-password refusal took.
+    pub fn record(&self, took: std::time::Duration) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == Self::SAMPLES {
+            recent.pop_front();
+        }
+        recent.push_back(took);
+    }
+
+    /// The median of the recorded durations, if any.
+    pub fn target(&self) -> Option<std::time::Duration> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sorted: Vec<_> = recent.iter().copied().collect();
+        sorted.sort_unstable();
+        sorted.get(sorted.len() / 2).copied()
+    }
+
+    /// Waits until `started` is as far back as a wrong-password refusal typically takes.
+    pub fn wait_from(&self, started: std::time::Instant) {
+        if let Some(rest) = self.target().and_then(|t| t.checked_sub(started.elapsed())) {
+            // A thread sleep, not tokio's: its timer rounds up to whole milliseconds, which is
+            // itself a tell. Lambda runs one invocation at a time per instance, so this blocks
+            // nothing else.
+            std::thread::sleep(rest);
+        }
+    }
 }
 
 /// Why `authenticate` cannot start.
@@ -63,6 +108,7 @@ impl State {
             users,
             issuer: TokenIssuer::from_ring(ring, config),
             passwords: PasswordHasher::default(),
+            pad: RefusalPad::default(),
         }
     }
 
@@ -72,6 +118,7 @@ impl State {
             users,
             issuer: TokenIssuer::new(key, config),
             passwords: PasswordHasher::default(),
+            pad: RefusalPad::default(),
         }
     }
 }
@@ -273,14 +320,21 @@ pub struct SignedIn {
 
 /// Checks the credentials against the table and issues a token.
 pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedIn, OAuthError> {
+    let started = std::time::Instant::now();
     let Ok(email) = normalize_email(&credentials.email) else {
         state.passwords.verify_dummy(&credentials.password);
+        state.pad.wait_from(started);
         return Err(OAuthError::invalid_grant("unknown_email"));
     };
+    let now = now_seconds();
     let user = match state.users.get(&email).await {
         Ok(Some(user)) => user,
         Ok(None) => {
+            // The same work as a wrong password: one argon2 verification and one (here failing,
+            // conditional) counter update, so that timing does not tell which emails exist.
             state.passwords.verify_dummy(&credentials.password);
+            let _ = state.users.record_failure(&email, now).await;
+            state.pad.wait_from(started);
             return Err(OAuthError::invalid_grant("unknown_email"));
         }
         Err(e) => {
@@ -290,12 +344,14 @@ pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedI
     };
     if user.disabled {
         state.passwords.verify_dummy(&credentials.password);
+        let _ = state.users.record_failure(&email, now).await;
+        state.pad.wait_from(started);
         return Err(OAuthError::invalid_grant("disabled"));
     }
-    let now = now_seconds();
     if let Some(wait) = user.locked_for(now) {
         // The password is not checked; the time spent is the same as if it were.
         state.passwords.verify_dummy(&credentials.password);
+        state.pad.wait_from(started);
         return Err(OAuthError {
             retry_after: Some(wait),
             ..OAuthError::invalid_grant("locked")
@@ -318,6 +374,7 @@ pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedI
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "failed to count a failed password"),
             }
+            state.pad.record(started.elapsed());
             return Err(OAuthError::invalid_grant("wrong_password"));
         }
         Err(e) => {
@@ -445,4 +502,34 @@ pub async fn handler(
         ),
     }
     Ok(respond(&result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_pad_waits_up_to_the_median_wrong_password_time() {
+        let pad = RefusalPad::default();
+        assert_eq!(pad.target(), None);
+        let started = Instant::now();
+        pad.wait_from(started);
+        assert!(
+            started.elapsed() < Duration::from_millis(5),
+            "no samples: no wait"
+        );
+        for ms in [30, 10, 20] {
+            pad.record(Duration::from_millis(ms));
+        }
+        assert_eq!(pad.target(), Some(Duration::from_millis(20)));
+        let started = Instant::now();
+        pad.wait_from(started);
+        assert!(started.elapsed() >= Duration::from_millis(20));
+        // Only the latest samples count.
+        for _ in 0..RefusalPad::SAMPLES {
+            pad.record(Duration::from_millis(1));
+        }
+        assert_eq!(pad.target(), Some(Duration::from_millis(1)));
+    }
 }
