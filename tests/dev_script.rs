@@ -130,6 +130,61 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         secret.starts_with("JWT_SECRET=") && secret.trim().len() > 70,
         "a generated secret in .env"
     );
+
+    // Log hygiene over every line the whole stack printed after start-up: gateway request lines
+    // and every function's logs. A wrong password and a garbage token first, so that failure
+    // paths log too.
+    let password = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("Password:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let url = format!("http://127.0.0.1:{port}");
+    Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            &format!("{url}/token"),
+            "-H",
+            "content-type: application/json",
+        ])
+        .args([
+            "-d",
+            r#"{"email":"demo@example.com","password":"wrong-password-123"}"#,
+        ])
+        .output()
+        .unwrap();
+    Command::new("curl")
+        .args([
+            "-s",
+            &format!("{url}/hello"),
+            "-H",
+            "Authorization: Bearer aaa.bbb.ccc",
+        ])
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let logs: Vec<String> = dev.lines.try_iter().collect();
+    let all = logs.join("\n");
+    assert!(
+        all.contains("token request") && all.contains("authorizer decision"),
+        "function logs are captured: {all}"
+    );
+    assert!(
+        all.contains("GET /hello 401"),
+        "gateway lines are captured: {all}"
+    );
+    let jwt_secret = secret.trim().trim_start_matches("JWT_SECRET=");
+    for (what, needle) in [
+        ("password", password.as_str()),
+        ("wrong password", "wrong-password-123"),
+        ("secret", jwt_secret),
+        ("a JWT", "eyJ"),
+    ] {
+        assert!(!all.contains(needle), "{what} reached the logs");
+    }
     dev.interrupt();
 
     // Everything it started has stopped: the port is free again and a second run works.
