@@ -146,14 +146,8 @@ fn a_short_secret_stops_start_up_with_a_clear_message() {
 
 /// Creates a secret in moto's Secrets Manager and returns its ARN.
 fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .build();
-    let client = aws_sdk_secretsmanager::Client::from_conf(conf);
+    let client =
+        aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -97,17 +97,7 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
     assert!(!listed.contains("s3cret"), "{listed}");
 
     // Lock state shows in the list, and unlock clears it.
-    let client = {
-        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-                .endpoint_url(&e)
-                .build(),
-        )
-    };
+    let client = { aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&e)) };
     let store = userstore::UserStore::new(client, "cli-users");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

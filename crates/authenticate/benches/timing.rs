@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use authcore::Config;
 use authcore::password::PasswordHasher;
 use authenticate::{State, handler};
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::{Body, Request, http};
 use local_runtime::moto::MotoServer;
 use userstore::{User, UserStore};
@@ -39,14 +38,7 @@ fn main() {
         .build()
         .unwrap();
     let moto = MotoServer::start();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-            .endpoint_url(moto.endpoint())
-            .build(),
-    );
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
     let store = UserStore::new(client, "timing-users");
     let hash = PasswordHasher::default().hash("the real password").unwrap();
     rt.block_on(async {

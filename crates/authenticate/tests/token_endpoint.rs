@@ -5,7 +5,6 @@ use std::sync::OnceLock;
 use authcore::password::PasswordHasher;
 use authcore::{Config, TokenVerifier};
 use authenticate::{State, handler};
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::{self, StatusCode};
 use lambda_http::{Body, Request};
 use local_runtime::moto::MotoServer;
@@ -24,13 +23,7 @@ fn config() -> Config {
 }
 
 fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+    aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
 }
 
 /// A fresh table with a few users in it.

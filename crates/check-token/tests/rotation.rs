@@ -5,21 +5,13 @@ use std::time::Duration;
 
 use authcore::token::{Subject, now_seconds};
 use authcore::{Config, TokenIssuer};
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use check_token::{AuthorizerInput, Refresher, State, Unauthorized, handler};
 use lambda_runtime::{Context, LambdaEvent};
 use local_runtime::moto::MotoServer;
 use serde_json::json;
 
 fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
 }
 
 fn config() -> Config {
@@ -40,6 +32,18 @@ async fn issue(client: &aws_sdk_secretsmanager::Client, arn: &str, sub: &str) ->
         .unwrap()
         .token;
     (token, kid)
+}
+
+async fn create_secret(client: &aws_sdk_secretsmanager::Client, name: &str) -> String {
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(authcore::generate_secret().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
 }
 
 async fn rotate(client: &aws_sdk_secretsmanager::Client, arn: &str) {
@@ -80,15 +84,7 @@ async fn authorizer(
 async fn rotations_keep_live_tokens_working_and_retire_the_oldest_key() {
     let moto = MotoServer::start();
     let client = client(&moto.endpoint());
-    let arn = client
-        .create_secret()
-        .name("jwt-rotation")
-        .secret_string(authcore::generate_secret().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = create_secret(&client, "jwt-rotation").await;
     // A warm authorizer, started before any rotation (refreshes allowed at once for the test).
     let state = authorizer(&client, &arn, Duration::ZERO).await;
     let (first, kid1) = issue(&client, &arn, "first").await;
@@ -126,15 +122,7 @@ async fn rotations_keep_live_tokens_working_and_retire_the_oldest_key() {
 async fn a_flood_of_unknown_kids_reloads_the_ring_at_most_once_per_interval() {
     let moto = MotoServer::start();
     let client = client(&moto.endpoint());
-    let arn = client
-        .create_secret()
-        .name("jwt-flood")
-        .secret_string(authcore::generate_secret().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = create_secret(&client, "jwt-flood").await;
     let state = authorizer(&client, &arn, check_token::REFRESH_INTERVAL).await;
     let cfg = config();
     for i in 0..25 {

@@ -83,6 +83,30 @@ impl MotoServer {
     }
 }
 
+/// An AWS SDK configuration for a local server at `endpoint`: a fixed region, dummy
+/// credentials, never a real AWS endpoint.
+#[cfg(feature = "sdk")]
+pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "local",
+        )))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+#[cfg(feature = "sdk")]
+impl MotoServer {
+    /// An AWS SDK configuration for this server.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        local_sdk_config(&self.endpoint())
+    }
+}
+
 impl Drop for MotoServer {
     fn drop(&mut self) {
         // Closing the lifeline makes the watchdog stop moto and exit.

@@ -1,17 +1,10 @@
 //! Loading the key from a real Secrets Manager-compatible server (moto, over HTTP).
 
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use local_runtime::moto::MotoServer;
 use secrets::{SecretError, load};
 
 fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(conf)
+    aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
 }
 
 async fn create(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {

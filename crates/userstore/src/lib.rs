@@ -440,19 +440,28 @@ impl UserStore {
         }
     }
 
-    /// Counts one failed password, atomically (`ADD`): concurrent failures are never lost.
-    /// Returns the new count of consecutive failures.
-    pub async fn record_failure(&self, email: &str, now: u64) -> Result<u32, StoreError> {
-        let out = self
-            .client
+    /// An update of an existing user's failure counters (`#f`, `#l`) with `expression`.
+    fn counter_update(
+        &self,
+        email: &str,
+        expression: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table)
             .key(attr::EMAIL, AttributeValue::S(email.to_owned()))
-            .update_expression("ADD #f :one SET #l = :now")
+            .update_expression(expression)
             .condition_expression("attribute_exists(#e)")
             .expression_attribute_names("#e", attr::EMAIL)
             .expression_attribute_names("#f", attr::FAILED_ATTEMPTS)
             .expression_attribute_names("#l", attr::LAST_FAILED_AT)
+    }
+
+    /// Counts one failed password, atomically (`ADD`): concurrent failures are never lost.
+    /// Returns the new count of consecutive failures.
+    pub async fn record_failure(&self, email: &str, now: u64) -> Result<u32, StoreError> {
+        let out = self
+            .counter_update(email, "ADD #f :one SET #l = :now")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
@@ -482,15 +491,7 @@ impl UserStore {
 
     /// Clears the failure count (after a successful sign-in, or to unlock by hand).
     pub async fn reset_failures(&self, email: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::EMAIL, AttributeValue::S(email.to_owned()))
-            .update_expression("REMOVE #f, #l")
-            .condition_expression("attribute_exists(#e)")
-            .expression_attribute_names("#e", attr::EMAIL)
-            .expression_attribute_names("#f", attr::FAILED_ATTEMPTS)
-            .expression_attribute_names("#l", attr::LAST_FAILED_AT)
+        self.counter_update(email, "REMOVE #f, #l")
             .send()
             .await
             .map_err(|e| {
