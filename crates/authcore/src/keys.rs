@@ -22,7 +22,7 @@ pub enum KeyError {
     /// The secret is shorter than 256 bits.
     #[error(
         "the JWT signing secret is {len} bytes long; at least {MIN_SECRET_BYTES} bytes (256 bits) \
-         are required: generate one with `openssl rand -base64 48`"
+         are required: generate one with `authctl secret generate` (or `openssl rand -base64 48`)"
     )]
     TooShort {
         /// Length of the rejected secret, in bytes.
