@@ -257,6 +257,24 @@ impl UserStore {
         (attr::EMAIL.to_owned(), AttributeValue::S(email.to_owned()))
     }
 
+    /// Maps an SDK error of an operation on `email`'s item; a failed condition means the
+    /// item does not exist.
+    fn or_not_found<'a, E, R>(
+        &'a self,
+        email: &'a str,
+    ) -> impl FnOnce(SdkError<E, R>) -> StoreError + 'a
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        move |e| {
+            self.fail(
+                classify(&self.table, e),
+                StoreError::NotFound(email.to_owned()),
+            )
+        }
+    }
+
     fn fail(&self, err: Failure, on_condition: StoreError) -> StoreError {
         match err {
             Failure::ConditionFailed => on_condition,
@@ -274,12 +292,7 @@ impl UserStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                self.fail(
-                    classify(&self.table, e),
-                    StoreError::NotFound(email.to_owned()),
-                )
-            })?;
+            .map_err(self.or_not_found(email))?;
         out.item.map(|item| user_from_item(email, item)).transpose()
     }
 
@@ -467,12 +480,7 @@ impl UserStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(|e| {
-                self.fail(
-                    classify(&self.table, e),
-                    StoreError::NotFound(email.to_owned()),
-                )
-            })?;
+            .map_err(self.or_not_found(email))?;
         match out
             .attributes
             .as_ref()
@@ -494,12 +502,7 @@ impl UserStore {
         self.counter_update(email, "REMOVE #f, #l")
             .send()
             .await
-            .map_err(|e| {
-                self.fail(
-                    classify(&self.table, e),
-                    StoreError::NotFound(email.to_owned()),
-                )
-            })?;
+            .map_err(self.or_not_found(email))?;
         Ok(())
     }
 
@@ -526,12 +529,7 @@ impl UserStore {
             .expression_attribute_names("#e", attr::EMAIL)
             .send()
             .await
-            .map_err(|e| {
-                self.fail(
-                    classify(&self.table, e),
-                    StoreError::NotFound(email.to_owned()),
-                )
-            })?;
+            .map_err(self.or_not_found(email))?;
         Ok(())
     }
 
