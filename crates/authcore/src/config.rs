@@ -108,13 +108,16 @@ impl Config {
         }
     }
 
-    /// The local key ring (`JWT_SECRET`, `JWT_PREVIOUS_SECRET`), when the key is inline.
-    pub fn local_key_ring(&self) -> Option<crate::keys::KeyRing> {
-        let current = self.inline_key()?.clone();
-        Some(crate::keys::KeyRing::local(
-            current,
-            self.previous_key.clone(),
-        ))
+    /// The key ring, when the keys are configured inline (`JWT_SECRET`, `JWT_PREVIOUS_SECRET`);
+    /// otherwise the Secrets Manager secret to load it from (`JWT_SECRET_ARN`).
+    pub fn key_ring(&self) -> Result<crate::keys::KeyRing, &str> {
+        match &self.key_source {
+            KeySource::Inline(key) => Ok(crate::keys::KeyRing::local(
+                key.clone(),
+                self.previous_key.clone(),
+            )),
+            KeySource::SecretsManager(arn) => Err(arn),
+        }
     }
 
     /// Reads the configuration through `lookup`, which maps a variable name to its value.
@@ -265,6 +268,24 @@ mod tests {
         assert!(Config::with_secret("short").is_err());
         let arn = config(&[("JWT_SECRET_ARN", "arn:aws:secretsmanager:r:1:secret:x")]).unwrap();
         assert!(arn.inline_key().is_none());
+        assert_eq!(
+            arn.key_ring().unwrap_err(),
+            "arn:aws:secretsmanager:r:1:secret:x"
+        );
+        let local = config(&[
+            ("JWT_SECRET", SECRET),
+            (
+                "JWT_PREVIOUS_SECRET",
+                "previous-secret-0123456789abcdef-xyz",
+            ),
+        ])
+        .unwrap();
+        let ring = local.key_ring().unwrap();
+        assert_eq!(ring.current.key.expose_secret(), SECRET.as_bytes());
+        assert_eq!(
+            ring.previous.unwrap().key.expose_secret(),
+            b"previous-secret-0123456789abcdef-xyz"
+        );
     }
 
     #[test]

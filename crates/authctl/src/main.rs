@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use authcore::password::PasswordHasher;
 use authcore::token::Subject;
-use authcore::{Config, KeySource, TokenIssuer, TokenVerifier};
+use authcore::{Config, TokenIssuer, TokenVerifier};
 use clap::{Parser, Subcommand};
 use userstore::{User, UserStore, normalize_email};
 
@@ -152,17 +152,12 @@ fn read_password(prompt: &str) -> Result<String, Failure> {
     Ok(password)
 }
 
-fn local_key_config() -> Result<(Config, authcore::SigningKey), Failure> {
+fn local_key_config() -> Result<(Config, authcore::KeyRing), Failure> {
     let config = Config::from_env()?;
-    match &config.key_source {
-        KeySource::Inline(key) => {
-            let key = key.clone();
-            Ok((config, key))
-        }
-        KeySource::SecretsManager(_) => {
-            Err("token commands use JWT_SECRET: unset JWT_SECRET_ARN".into())
-        }
-    }
+    let ring = config
+        .key_ring()
+        .map_err(|_| "token commands use JWT_SECRET: unset JWT_SECRET_ARN")?;
+    Ok((config, ring))
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -256,7 +251,7 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
 }
 
 fn token(cmd: TokenCommand) -> Result<(), Failure> {
-    let (config, key) = local_key_config()?;
+    let (config, ring) = local_key_config()?;
     match cmd {
         TokenCommand::Mint {
             sub,
@@ -270,9 +265,6 @@ fn token(cmd: TokenCommand) -> Result<(), Failure> {
                 name,
                 roles,
             };
-            let ring = config
-                .local_key_ring()
-                .unwrap_or_else(|| authcore::KeyRing::local(key.clone(), None));
             println!(
                 "{}",
                 TokenIssuer::from_ring(&ring, &config).issue(subject)?.token
@@ -288,9 +280,6 @@ fn token(cmd: TokenCommand) -> Result<(), Failure> {
                 }
             };
             let token = authcore::bearer_token(&token)?;
-            let ring = config
-                .local_key_ring()
-                .unwrap_or_else(|| authcore::KeyRing::local(key.clone(), None));
             let claims = TokenVerifier::from_ring(&ring, &config).verify(token)?;
             println!("{}", serde_json::to_string_pretty(&claims)?);
         }

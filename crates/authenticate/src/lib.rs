@@ -97,7 +97,7 @@ impl State {
             .ok()
             .filter(|t| !t.trim().is_empty())
             .ok_or(StartupError::MissingTable)?;
-        let ring = secrets::key_ring(&config).await?;
+        let (ring, _) = secrets::key_ring(&config).await?;
         let users = UserStore::new(userstore::client_from_env().await, table);
         Ok(Self::from_ring(&ring, &config, users))
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use authcore::header::bearer_token;
 use authcore::policy::{AuthorizerResponse, MethodArn, PolicyBuilder};
 use authcore::token::now_seconds;
-use authcore::{ClaimsRef, Config, ConfigError, KeyRing, KeySource, SigningKey, TokenVerifier};
+use authcore::{ClaimsRef, Config, ConfigError, KeyRing, SigningKey, TokenError, TokenVerifier};
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Deserializer};
@@ -40,23 +40,17 @@ pub struct State {
 /// per interval.
 #[derive(Debug)]
 pub struct Refresher {
-    client: aws_sdk_secretsmanager::Client,
-    arn: String,
+    source: secrets::SecretSource,
     interval: Duration,
     last: Mutex<Option<Instant>>,
     count: AtomicU64,
 }
 
 impl Refresher {
-    /// A refresher for the secret `arn`, allowed once per `interval`.
-    pub fn new(
-        client: aws_sdk_secretsmanager::Client,
-        arn: impl Into<String>,
-        interval: Duration,
-    ) -> Self {
+    /// A refresher for `source`, allowed once per `interval`.
+    pub fn new(source: secrets::SecretSource, interval: Duration) -> Self {
         Self {
-            client,
-            arn: arn.into(),
+            source,
             interval,
             last: Mutex::new(None),
             count: AtomicU64::new(0),
@@ -120,20 +114,10 @@ impl State {
     /// is reloaded when a token names a key not yet known.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
-        let state = match (config.local_key_ring(), &config.key_source) {
-            (Some(ring), _) => Self::from_ring(&ring, &config, None),
-            (None, KeySource::SecretsManager(arn)) => {
-                let client = secrets::client_from_env().await;
-                let ring = secrets::load_ring(&client, arn).await?;
-                Self::from_ring(
-                    &ring,
-                    &config,
-                    Some(Refresher::new(client, arn.clone(), REFRESH_INTERVAL)),
-                )
-            }
-            (None, KeySource::Inline(key)) => Self::new(key, &config),
-        };
-        Ok(state.with_required_role(std::env::var("REQUIRED_ROLE").ok()))
+        let (ring, source) = secrets::key_ring(&config).await?;
+        let refresher = source.map(|s| Refresher::new(s, REFRESH_INTERVAL));
+        Ok(Self::from_ring(&ring, &config, refresher)
+            .with_required_role(std::env::var("REQUIRED_ROLE").ok()))
     }
 
     /// How many times the key ring has been reloaded.
@@ -153,7 +137,7 @@ impl State {
             return false;
         }
         refresher.count.fetch_add(1, Ordering::Relaxed);
-        match secrets::load_ring(&refresher.client, &refresher.arn).await {
+        match refresher.source.load().await {
             Ok(ring) => {
                 let verifier = TokenVerifier::from_ring(&ring, &self.config);
                 tracing::info!(kids = ?verifier.kids().collect::<Vec<_>>(), "key ring reloaded");
@@ -236,6 +220,11 @@ impl Decision {
             .as_ref()
             .ok()
             .and_then(|r| r.principal_id.as_deref())
+    }
+
+    /// Whether the token was refused only because its `kid` names a key not loaded here.
+    pub fn names_unknown_key(&self) -> bool {
+        self.reason == TokenError::UnknownKey.reason()
     }
 
     fn unauthorized(reason: &'static str) -> Self {
@@ -330,7 +319,7 @@ pub async fn handler(
 ) -> Result<AuthorizerResponse, Unauthorized> {
     let mut decision = authorize(state, &event.payload, now_seconds());
     // A key this instance has not loaded yet (a rotation): reload the ring, at most once a minute.
-    if decision.reason == "unknown_key" && state.refresh_keys().await {
+    if decision.names_unknown_key() && state.refresh_keys().await {
         decision = authorize(state, &event.payload, now_seconds());
     }
     tracing::info!(

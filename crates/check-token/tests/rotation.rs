@@ -76,7 +76,10 @@ async fn authorizer(
     State::from_ring(
         &ring,
         &config(),
-        Some(Refresher::new(client.clone(), arn, interval)),
+        Some(Refresher::new(
+            secrets::SecretSource::new(client.clone(), arn),
+            interval,
+        )),
     )
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use authcore::{Config, KeyError, KeyRing, KeySource, NamedKey, SigningKey};
+use authcore::{Config, KeyError, KeyRing, NamedKey, SigningKey};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -46,12 +46,37 @@ pub async fn client_from_env() -> Client {
     Client::new(&config)
 }
 
-/// Resolves the configured keys: the local ring, or the secret's current and previous versions.
-pub async fn key_ring(config: &Config) -> Result<KeyRing, SecretError> {
-    match (config.local_key_ring(), &config.key_source) {
-        (Some(ring), _) => Ok(ring),
-        (None, KeySource::SecretsManager(arn)) => load_ring(&client_from_env().await, arn).await,
-        (None, KeySource::Inline(key)) => Ok(KeyRing::local(key.clone(), None)),
+/// A Secrets Manager secret that key rings are loaded from, and loaded again after a rotation.
+#[derive(Debug, Clone)]
+pub struct SecretSource {
+    client: Client,
+    arn: String,
+}
+
+impl SecretSource {
+    /// The secret `arn`, read through `client`.
+    pub fn new(client: Client, arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            arn: arn.into(),
+        }
+    }
+
+    /// The secret's current key ring.
+    pub async fn load(&self) -> Result<KeyRing, SecretError> {
+        load_ring(&self.client, &self.arn).await
+    }
+}
+
+/// Resolves the configured keys: the local ring, or the secret's current and previous
+/// versions together with the source to reload them from.
+pub async fn key_ring(config: &Config) -> Result<(KeyRing, Option<SecretSource>), SecretError> {
+    match config.key_ring() {
+        Ok(ring) => Ok((ring, None)),
+        Err(arn) => {
+            let source = SecretSource::new(client_from_env().await, arn);
+            Ok((source.load().await?, Some(source)))
+        }
     }
 }
 
@@ -62,11 +87,6 @@ pub async fn load_ring(client: &Client, arn: &str) -> Result<KeyRing, SecretErro
         .ok_or_else(|| SecretError::Missing(arn.to_owned()))?;
     let previous = load_stage(client, arn, "AWSPREVIOUS").await?;
     Ok(KeyRing { current, previous })
-}
-
-/// Reads the current value (`AWSCURRENT`) of the secret `arn` as a signing key.
-pub async fn load(client: &Client, arn: &str) -> Result<SigningKey, SecretError> {
-    Ok(load_ring(client, arn).await?.current.key)
 }
 
 /// One version stage of the secret; `None` when no version has that stage.

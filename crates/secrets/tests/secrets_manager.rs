@@ -1,7 +1,7 @@
 //! Loading the key from a real Secrets Manager-compatible server (moto, over HTTP).
 
 use local_runtime::moto::MotoServer;
-use secrets::{SecretError, load};
+use secrets::{SecretError, load_ring};
 
 fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
@@ -24,19 +24,21 @@ async fn loads_the_current_value_and_refuses_short_or_missing_secrets() {
     let client = client(&moto.endpoint());
     let value = authcore::generate_secret().unwrap();
     let arn = create(&client, "jwt-signing-key", &value).await;
-    let key = load(&client, &arn).await.unwrap();
+    let key = load_ring(&client, &arn).await.unwrap().current.key;
     assert_eq!(key.expose_secret(), value.as_bytes());
     // By name as well as by ARN.
     assert_eq!(
-        load(&client, "jwt-signing-key")
+        load_ring(&client, "jwt-signing-key")
             .await
             .unwrap()
+            .current
+            .key
             .expose_secret(),
         value.as_bytes()
     );
 
     let short = create(&client, "too-short", "only-20-bytes-long!!").await;
-    let err = load(&client, &short).await.unwrap_err();
+    let err = load_ring(&client, &short).await.unwrap_err();
     assert!(matches!(err, SecretError::Unusable { .. }), "{err}");
     let message = err.to_string();
     assert!(
@@ -49,14 +51,14 @@ async fn loads_the_current_value_and_refuses_short_or_missing_secrets() {
     );
 
     let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf";
-    let err = load(&client, missing).await.unwrap_err();
+    let err = load_ring(&client, missing).await.unwrap_err();
     assert!(matches!(err, SecretError::Missing(_)), "{err}");
     assert!(err.to_string().contains("JWT_SECRET_ARN"), "{err}");
 }
 
 #[tokio::test]
 async fn an_unreachable_endpoint_is_reported_as_unavailable() {
-    let err = load(
+    let err = load_ring(
         &client("http://127.0.0.1:1"),
         "arn:aws:secretsmanager:us-east-1:1:secret:x",
     )
