@@ -309,6 +309,25 @@ pub fn parse_request(
     Ok(Credentials { email, password })
 }
 
+/// Refuses with `error` after the same work a wrong password costs, so that neither the time
+/// nor the answer tells an unknown email, a disabled or a locked account from a wrong password:
+/// one argon2 verification (against the dummy hash), the failure-counter update of `count`'s
+/// item (failing, conditionally, when there is none), and the wait up to the recent median.
+async fn refuse_like_a_wrong_password(
+    state: &State,
+    password: &str,
+    count: Option<&str>,
+    started: std::time::Instant,
+    error: OAuthError,
+) -> Result<SignedIn, OAuthError> {
+    state.passwords.verify_dummy(password);
+    if let Some(email) = count {
+        let _ = state.users.record_failure(email, now_seconds()).await;
+    }
+    state.pad.wait_from(started);
+    Err(error)
+}
+
 /// A successful sign-in.
 #[derive(Debug)]
 pub struct SignedIn {
@@ -321,41 +340,53 @@ pub struct SignedIn {
 /// Checks the credentials against the table and issues a token.
 pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedIn, OAuthError> {
     let started = std::time::Instant::now();
+    let password = credentials.password.as_str();
     let Ok(email) = normalize_email(&credentials.email) else {
-        state.passwords.verify_dummy(&credentials.password);
-        state.pad.wait_from(started);
-        return Err(OAuthError::invalid_grant("unknown_email"));
+        return refuse_like_a_wrong_password(
+            state,
+            password,
+            None,
+            started,
+            OAuthError::invalid_grant("unknown_email"),
+        )
+        .await;
     };
     let now = now_seconds();
     let user = match state.users.get(&email).await {
-        Ok(Some(user)) => user,
+        // The counter update fails (conditionally) for an unknown email, after the same round trip.
         Ok(None) => {
-            // The same work as a wrong password: one argon2 verification and one (here failing,
-            // conditional) counter update, so that timing does not tell which emails exist.
-            state.passwords.verify_dummy(&credentials.password);
-            let _ = state.users.record_failure(&email, now).await;
-            state.pad.wait_from(started);
-            return Err(OAuthError::invalid_grant("unknown_email"));
+            return refuse_like_a_wrong_password(
+                state,
+                password,
+                Some(&email),
+                started,
+                OAuthError::invalid_grant("unknown_email"),
+            )
+            .await;
         }
+        Ok(Some(user)) => user,
         Err(e) => {
             tracing::error!(error = %e, "user lookup failed");
             return Err(OAuthError::unavailable());
         }
     };
     if user.disabled {
-        state.passwords.verify_dummy(&credentials.password);
-        let _ = state.users.record_failure(&email, now).await;
-        state.pad.wait_from(started);
-        return Err(OAuthError::invalid_grant("disabled"));
+        return refuse_like_a_wrong_password(
+            state,
+            password,
+            Some(&email),
+            started,
+            OAuthError::invalid_grant("disabled"),
+        )
+        .await;
     }
     if let Some(wait) = user.locked_for(now) {
-        // The password is not checked; the time spent is the same as if it were.
-        state.passwords.verify_dummy(&credentials.password);
-        state.pad.wait_from(started);
-        return Err(OAuthError {
+        // The password is not checked, and nothing is counted while locked.
+        let locked = OAuthError {
             retry_after: Some(wait),
             ..OAuthError::invalid_grant("locked")
-        });
+        };
+        return refuse_like_a_wrong_password(state, password, None, started, locked).await;
     }
     let needs_rehash = match state
         .passwords
