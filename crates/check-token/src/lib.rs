@@ -227,6 +227,16 @@ impl Decision {
         self.reason == TokenError::UnknownKey.reason()
     }
 
+    /// A genuine token that is nonetheless denied (a 403), for `reason`.
+    fn deny(policy: PolicyBuilder, reason: &'static str, jti: Option<Cow<'_, str>>) -> Self {
+        Self {
+            result: Ok(policy.build()),
+            outcome: "deny",
+            reason,
+            jti: jti.map(Cow::into_owned),
+        }
+    }
+
     fn unauthorized(reason: &'static str) -> Self {
         Self {
             result: Err(Unauthorized),
@@ -270,24 +280,18 @@ pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
     // The token is genuine. Without a readable methodArn there is nothing to allow: deny.
     let arn = event.method_arn.as_deref().map(MethodArn::parse);
     let Some(Ok(arn)) = arn else {
-        return Decision {
-            result: Ok(PolicyBuilder::new(claims.sub.as_ref()).build()),
-            outcome: "deny",
-            reason: "bad_method_arn",
-            jti: claims.jti.map(Cow::into_owned),
-        };
+        // An empty builder denies everything.
+        return Decision::deny(
+            PolicyBuilder::new(claims.sub.as_ref()),
+            "bad_method_arn",
+            claims.jti,
+        );
     };
     if let Some(role) = &state.required_role
         && !claims.roles.iter().any(|r| r == role)
     {
-        return Decision {
-            result: Ok(PolicyBuilder::new(claims.sub.as_ref())
-                .deny(arn.whole_stage())
-                .build()),
-            outcome: "deny",
-            reason: "missing_role",
-            jti: claims.jti.map(Cow::into_owned),
-        };
+        let policy = PolicyBuilder::new(claims.sub.as_ref()).deny(arn.whole_stage());
+        return Decision::deny(policy, "missing_role", claims.jti);
     }
     let ClaimsRef {
         sub,
