@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use local_runtime::moto::MotoServer;
 use local_runtime::{Function, FunctionSpec, built_binary, local_aws_env};
 use serde_json::Value;
@@ -28,29 +30,6 @@ fn start(endpoint: &str, secret: &str) -> Function {
     Function::start(spec).unwrap()
 }
 
-/// Adds the demo user of the sample events with the built `authctl`.
-fn add_demo_user(endpoint: &str) {
-    let authctl = built_binary("authctl").unwrap_or_else(|e| panic!("{e}"));
-    for (args, stdin) in [
-        (&["table", "create"][..], ""),
-        (
-            &["user", "add", "demo@example.com", "--name", "Demo"][..],
-            "correct horse battery staple\n",
-        ),
-    ] {
-        let mut child = std::process::Command::new(&authctl)
-            .args(args)
-            .env_clear()
-            .envs(local_aws_env(endpoint))
-            .env("USERS_TABLE", "e2e-users")
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
-        assert!(child.wait().unwrap().success(), "authctl {args:?}");
-    }
-}
-
 fn http(outcome: &local_runtime::Outcome) -> (u64, Value, Value) {
     let v = outcome
         .json()
@@ -71,7 +50,14 @@ fn http(outcome: &local_runtime::Outcome) -> (u64, Value, Value) {
 #[test]
 fn sample_events_through_the_built_binary() {
     let moto = MotoServer::start();
-    add_demo_user(&moto.endpoint());
+    common::add_user(
+        &moto.endpoint(),
+        "e2e-users",
+        "demo@example.com",
+        "Demo",
+        &[],
+        "correct horse battery staple",
+    );
     let secret = authcore::generate_secret().unwrap();
     let f = start(&moto.endpoint(), &secret);
     let t = Duration::from_secs(20);

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use authcore::token::{Subject, now_seconds};
 use authcore::{Config, TokenIssuer};
+mod common;
+
 use local_gateway::{Gateway, Options};
 use local_runtime::moto::MotoServer;
 use local_runtime::{built_binary, local_aws_env};
@@ -188,33 +190,6 @@ fn black_box_checks(t: &Target) {
     assert_eq!(form.status, 200, "{}", form.body);
 }
 
-fn add_user(endpoint: &str, email: &str, password: &str, role: &str) {
-    let authctl = built_binary("authctl").unwrap_or_else(|e| panic!("{e}"));
-    for (args, stdin) in [
-        (vec!["table", "create"], String::new()),
-        (
-            vec!["user", "add", email, "--name", "Local Demo", "--role", role],
-            format!("{password}\n"),
-        ),
-    ] {
-        let mut child = Command::new(&authctl)
-            .args(&args)
-            .env_clear()
-            .envs(local_aws_env(endpoint))
-            .env("USERS_TABLE", "UsersTable")
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "authctl {args:?}");
-    }
-}
-
 /// Starts a gateway for the project's template on a free port; it lives as long as the tests.
 fn start_gateway(
     endpoint: &str,
@@ -257,7 +232,14 @@ fn the_local_stack_behaves_like_api_gateway() {
     let moto = MotoServer::start();
     let secret = authcore::generate_secret().unwrap();
     let password = authcore::generate_secret().unwrap()[..20].to_owned();
-    add_user(&moto.endpoint(), "local@example.com", &password, "reader");
+    common::add_user(
+        &moto.endpoint(),
+        "UsersTable",
+        "local@example.com",
+        "Local Demo",
+        &["reader"],
+        &password,
+    );
     let (gateway, base) = start_gateway(
         &moto.endpoint(),
         &secret,
@@ -327,11 +309,13 @@ fn the_local_stack_behaves_like_api_gateway() {
 fn a_policy_that_denies_is_a_403() {
     let moto = MotoServer::start();
     let secret = authcore::generate_secret().unwrap();
-    add_user(
+    common::add_user(
         &moto.endpoint(),
+        "UsersTable",
         "reader@example.com",
+        "Local Demo",
+        &["reader"],
         "reader-password",
-        "reader",
     );
     let (_, base) = start_gateway(
         &moto.endpoint(),
