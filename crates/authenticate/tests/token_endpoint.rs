@@ -49,6 +49,11 @@ async fn setup(test: &str) -> State {
     State::new(config.inline_key().unwrap(), &config, store)
 }
 
+/// The user as stored now.
+async fn stored(state: &State, email: &str) -> User {
+    state.users.get(email).await.unwrap().unwrap()
+}
+
 fn request(content_type: &str, body: impl Into<String>) -> Request {
     http::Request::builder()
         .method("POST")
@@ -323,16 +328,7 @@ async fn weak_hashes_are_upgraded_on_successful_login() {
         call(&state, json_login("old@example.com", "wrong")).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        state
-            .users
-            .get("old@example.com")
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash,
-        weak
-    );
+    assert_eq!(stored(&state, "old@example.com").await.password_hash, weak);
     // A successful one upgrades the hash to the current parameters.
     assert_eq!(
         call(&state, json_login("old@example.com", "upgrade me"))
@@ -340,13 +336,7 @@ async fn weak_hashes_are_upgraded_on_successful_login() {
             .0,
         StatusCode::OK
     );
-    let upgraded = state
-        .users
-        .get("old@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash;
+    let upgraded = stored(&state, "old@example.com").await.password_hash;
     assert!(
         upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{upgraded}"
@@ -366,13 +356,7 @@ async fn weak_hashes_are_upgraded_on_successful_login() {
             .unwrap()
     );
     assert_eq!(
-        state
-            .users
-            .get("old@example.com")
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash,
+        stored(&state, "old@example.com").await.password_hash,
         upgraded
     );
 }
@@ -397,16 +381,7 @@ async fn repeated_failures_lock_the_account_and_success_resets_the_count() {
         let (status, body, _) = call(&state, wrong()).await;
         assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
     }
-    assert_eq!(
-        state
-            .users
-            .get("ada@example.com")
-            .await
-            .unwrap()
-            .unwrap()
-            .failed_attempts,
-        5
-    );
+    assert_eq!(stored(&state, "ada@example.com").await.failed_attempts, 5);
     // A sixth failure now: locked for 2^(6-5) = 2 s from this second, so at least one more second.
     let now = authcore::token::now_seconds();
     assert_eq!(
@@ -424,22 +399,13 @@ async fn repeated_failures_lock_the_account_and_success_resets_the_count() {
     assert!((1..=2).contains(&retry), "{retry}");
     // While locked, the password is not checked and nothing is counted.
     assert_eq!(call(&state, wrong()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        state
-            .users
-            .get("ada@example.com")
-            .await
-            .unwrap()
-            .unwrap()
-            .failed_attempts,
-        6
-    );
+    assert_eq!(stored(&state, "ada@example.com").await.failed_attempts, 6);
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (status, _, headers) = call(&state, right()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers.get("retry-after").is_none());
-    let user = state.users.get("ada@example.com").await.unwrap().unwrap();
+    let user = stored(&state, "ada@example.com").await;
     assert_eq!(
         (user.failed_attempts, user.last_failed_at),
         (0, None),
@@ -450,13 +416,7 @@ async fn repeated_failures_lock_the_account_and_success_resets_the_count() {
 #[tokio::test]
 async fn fifty_concurrent_failures_are_all_counted() {
     let state = setup("concurrent").await;
-    let before = state
-        .users
-        .get("ada@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .failed_attempts;
+    let before = stored(&state, "ada@example.com").await.failed_attempts;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let users = state.users.clone();
@@ -470,13 +430,7 @@ async fn fifty_concurrent_failures_are_all_counted() {
     while let Some(result) = tasks.join_next().await {
         counts.push(result.unwrap().unwrap());
     }
-    let after = state
-        .users
-        .get("ada@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .failed_attempts;
+    let after = stored(&state, "ada@example.com").await.failed_attempts;
     assert_eq!(after, before + 50);
     // Every ADD saw a distinct count: no update was lost or merged.
     counts.sort_unstable();
