@@ -9,10 +9,12 @@
 //! | `JWT_AUDIENCE` | `aud` of issued tokens, and the one required | `lambda-auth-api` |
 //! | `JWT_LEEWAY_SECONDS` | clock skew allowed on `exp`, `nbf` and `iat` | `30` (at most 300) |
 //! | `TOKEN_TTL_SECONDS` | lifetime of issued tokens | `900` (60 to 43200) |
+//! | `USERS_TABLE` | the DynamoDB users table (`authenticate`) | — |
+//! | `REQUIRED_ROLE` | a role every caller's token must carry (`check-token`); without it, a 403 | none |
 
 use std::time::Duration;
 
-use crate::keys::{KeyError, SigningKey};
+use crate::keys::{KeyError, KeyRing, SigningKey};
 
 /// Default `iss` when `JWT_ISSUER` is unset.
 pub const DEFAULT_ISSUER: &str = "lambda-auth";
@@ -63,11 +65,11 @@ pub enum ConfigError {
     Empty(&'static str),
 }
 
-/// Where the signing key comes from.
+/// Where the signing keys come from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
-    /// The key itself, from `JWT_SECRET`.
-    Inline(SigningKey),
+    /// The keys themselves (local use): `JWT_SECRET`, and `JWT_PREVIOUS_SECRET` if set.
+    Inline(KeyRing),
     /// A Secrets Manager secret ARN or name, from `JWT_SECRET_ARN`, loaded by the binary at start-up.
     SecretsManager(String),
 }
@@ -75,10 +77,8 @@ pub enum KeySource {
 /// Settings shared by the token issuer and verifier.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the signing key comes from.
+    /// Where the signing keys come from.
     pub key_source: KeySource,
-    /// The key before the last rotation (`JWT_PREVIOUS_SECRET`, local use): it still verifies.
-    pub previous_key: Option<SigningKey>,
     /// Expected and issued `iss`.
     pub issuer: String,
     /// Expected and issued `aud`.
@@ -87,6 +87,10 @@ pub struct Config {
     pub leeway: Duration,
     /// Lifetime of issued tokens.
     pub token_ttl: Duration,
+    /// The DynamoDB users table (`USERS_TABLE`), for the functions that read it.
+    pub users_table: Option<String>,
+    /// A role every caller must hold (`REQUIRED_ROLE`); blank means none.
+    pub required_role: Option<String>,
 }
 
 impl Config {
@@ -100,23 +104,12 @@ impl Config {
         Self::from_lookup(|name| (name == "JWT_SECRET").then(|| secret.to_owned()))
     }
 
-    /// The key, when it is given inline (`JWT_SECRET`) rather than by a Secrets Manager ARN.
+    /// The current key, when the keys are given inline (`JWT_SECRET`) rather than by a
+    /// Secrets Manager ARN.
     pub fn inline_key(&self) -> Option<&SigningKey> {
         match &self.key_source {
-            KeySource::Inline(key) => Some(key),
+            KeySource::Inline(ring) => Some(&ring.current.key),
             KeySource::SecretsManager(_) => None,
-        }
-    }
-
-    /// The key ring, when the keys are configured inline (`JWT_SECRET`, `JWT_PREVIOUS_SECRET`);
-    /// otherwise the Secrets Manager secret to load it from (`JWT_SECRET_ARN`).
-    pub fn key_ring(&self) -> Result<crate::keys::KeyRing, &str> {
-        match &self.key_source {
-            KeySource::Inline(key) => Ok(crate::keys::KeyRing::local(
-                key.clone(),
-                self.previous_key.clone(),
-            )),
-            KeySource::SecretsManager(arn) => Err(arn),
         }
     }
 
@@ -148,21 +141,28 @@ impl Config {
             (Some(arn), _) if !arn.trim().is_empty() => {
                 KeySource::SecretsManager(arn.trim().to_owned())
             }
-            (_, Some(secret)) => KeySource::Inline(
-                SigningKey::new(secret.into_bytes()).map_err(ConfigError::BadSecret)?,
-            ),
+            (_, Some(secret)) => {
+                let current =
+                    SigningKey::new(secret.into_bytes()).map_err(ConfigError::BadSecret)?;
+                let previous = match lookup("JWT_PREVIOUS_SECRET") {
+                    Some(s) if !s.is_empty() => Some(
+                        SigningKey::new(s.into_bytes()).map_err(ConfigError::BadPreviousSecret)?,
+                    ),
+                    _ => None,
+                };
+                KeySource::Inline(KeyRing::local(current, previous))
+            }
             _ => return Err(ConfigError::MissingSecret),
         };
-
-        let previous_key = match lookup("JWT_PREVIOUS_SECRET") {
-            Some(s) if !s.is_empty() => {
-                Some(SigningKey::new(s.into_bytes()).map_err(ConfigError::BadPreviousSecret)?)
-            }
-            _ => None,
+        let optional = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
         };
         Ok(Self {
             key_source,
-            previous_key,
+            users_table: optional("USERS_TABLE"),
+            required_role: optional("REQUIRED_ROLE"),
             issuer: text("JWT_ISSUER", DEFAULT_ISSUER)?,
             audience: text("JWT_AUDIENCE", DEFAULT_AUDIENCE)?,
             leeway: seconds(
@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(c.leeway, Duration::from_secs(30));
         assert_eq!(c.token_ttl, Duration::from_secs(900));
         assert!(
-            matches!(c.key_source, KeySource::Inline(ref k) if k.expose_secret() == SECRET.as_bytes())
+            matches!(c.key_source, KeySource::Inline(ref r) if r.current.key.expose_secret() == SECRET.as_bytes())
         );
     }
 
@@ -268,9 +268,8 @@ mod tests {
         assert!(Config::with_secret("short").is_err());
         let arn = config(&[("JWT_SECRET_ARN", "arn:aws:secretsmanager:r:1:secret:x")]).unwrap();
         assert!(arn.inline_key().is_none());
-        assert_eq!(
-            arn.key_ring().unwrap_err(),
-            "arn:aws:secretsmanager:r:1:secret:x"
+        assert!(
+            matches!(arn.key_source, KeySource::SecretsManager(ref a) if a == "arn:aws:secretsmanager:r:1:secret:x")
         );
         let local = config(&[
             ("JWT_SECRET", SECRET),
@@ -280,12 +279,35 @@ mod tests {
             ),
         ])
         .unwrap();
-        let ring = local.key_ring().unwrap();
+        let KeySource::Inline(ring) = local.key_source else {
+            panic!("inline keys expected")
+        };
         assert_eq!(ring.current.key.expose_secret(), SECRET.as_bytes());
         assert_eq!(
             ring.previous.unwrap().key.expose_secret(),
             b"previous-secret-0123456789abcdef-xyz"
         );
+    }
+
+    #[test]
+    fn the_table_and_the_required_role_are_read_here_and_blank_means_unset() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("USERS_TABLE", " users "),
+            ("REQUIRED_ROLE", "admin"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.users_table.as_deref(), c.required_role.as_deref()),
+            (Some("users"), Some("admin"))
+        );
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("USERS_TABLE", ""),
+            ("REQUIRED_ROLE", "  "),
+        ])
+        .unwrap();
+        assert_eq!((c.users_table, c.required_role), (None, None));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The core of the authentication pair: everything that does not talk to AWS.
 //!
-//! - [`token`]: HS256 JWT issuing and verification (algorithm pinned, claims checked).
+//! - [`token`]: HS256 JWT issuing and verification with `jsonwebtoken` (algorithm pinned, claims checked).
 //! - [`keys`]: signing keys, at least 256 bits.
 //! - [`header`]: reading the `Authorization` header API Gateway hands to the authorizer.
 //! - [`policy`]: `methodArn` parsing and API Gateway authorizer responses (IAM policies).
@@ -22,4 +22,4 @@ pub use header::{HeaderError, bearer_token};
 pub use keys::{KeyError, KeyRing, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};
 pub use policy::{AuthorizerContext, AuthorizerResponse, ContextValue, MethodArn, PolicyBuilder};
-pub use token::{Claims, ClaimsRef, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};
+pub use token::{Claims, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

@@ -1,7 +1,7 @@
 //! API Gateway Lambda authorizer responses: `methodArn` parsing and an IAM policy builder.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
@@ -149,13 +149,6 @@ pub enum ContextValue {
     Bool(bool),
 }
 
-impl ContextValue {
-    /// A number from a float, or `None` for NaN and infinities, which JSON cannot carry.
-    pub fn float(value: f64) -> Option<Self> {
-        serde_json::Number::from_f64(value).map(Self::Number)
-    }
-}
-
 impl From<&str> for ContextValue {
     fn from(v: &str) -> Self {
         Self::String(v.to_owned())
@@ -214,60 +207,20 @@ impl AuthorizerContext {
     }
 }
 
-/// One policy statement: Allow or Deny `execute-api:Invoke` on resources, optionally with conditions.
+/// One policy statement: Allow or Deny `execute-api:Invoke` on one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+struct Statement {
     effect: IamPolicyEffect,
-    resources: Vec<String>,
-    condition: Option<HashMap<String, HashMap<String, Vec<String>>>>,
+    resource: String,
 }
 
 impl Statement {
-    /// Allows invoking `resource`.
-    pub fn allow(resource: impl Into<String>) -> Self {
-        Self::with_effect(IamPolicyEffect::Allow, resource)
-    }
-
-    /// Denies invoking `resource`. An explicit Deny wins over any Allow.
-    pub fn deny(resource: impl Into<String>) -> Self {
-        Self::with_effect(IamPolicyEffect::Deny, resource)
-    }
-
-    fn with_effect(effect: IamPolicyEffect, resource: impl Into<String>) -> Self {
-        Self {
-            effect,
-            resources: vec![resource.into()],
-            condition: None,
-        }
-    }
-
-    /// Adds another resource to the statement.
-    pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        self.resources.push(resource.into());
-        self
-    }
-
-    /// Adds an IAM condition, e.g. `("IpAddress", "aws:SourceIp", ["203.0.113.0/24"])`.
-    pub fn condition<I, S>(mut self, operator: &str, key: &str, values: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.condition
-            .get_or_insert_with(HashMap::new)
-            .entry(operator.to_owned())
-            .or_default()
-            .insert(key.to_owned(), values.into_iter().map(Into::into).collect());
-        self
-    }
-
     fn into_iam(self) -> IamPolicyStatement {
         // IamPolicyStatement::default() is an Allow: the effect is always set explicitly.
         let mut s = IamPolicyStatement::default();
         s.effect = self.effect;
         s.action = vec![INVOKE_ACTION.to_owned()];
-        s.resource = self.resources;
-        s.condition = self.condition;
+        s.resource = vec![self.resource];
         s
     }
 }
@@ -279,7 +232,6 @@ pub struct PolicyBuilder {
     principal_id: String,
     statements: Vec<Statement>,
     context: AuthorizerContext,
-    usage_identifier_key: Option<String>,
 }
 
 impl PolicyBuilder {
@@ -289,23 +241,21 @@ impl PolicyBuilder {
             principal_id: principal_id.into(),
             statements: Vec::new(),
             context: AuthorizerContext::default(),
-            usage_identifier_key: None,
         }
     }
 
     /// Allows `resource` (a method ARN, wildcards allowed).
     pub fn allow(self, resource: impl Into<String>) -> Self {
-        self.statement(Statement::allow(resource))
+        self.statement(IamPolicyEffect::Allow, resource.into())
     }
 
-    /// Denies `resource` explicitly.
+    /// Denies `resource` explicitly. An explicit Deny wins over any Allow.
     pub fn deny(self, resource: impl Into<String>) -> Self {
-        self.statement(Statement::deny(resource))
+        self.statement(IamPolicyEffect::Deny, resource.into())
     }
 
-    /// Adds a statement (with conditions, several resources, ...).
-    pub fn statement(mut self, statement: Statement) -> Self {
-        self.statements.push(statement);
+    fn statement(mut self, effect: IamPolicyEffect, resource: String) -> Self {
+        self.statements.push(Statement { effect, resource });
         self
     }
 
@@ -319,17 +269,14 @@ impl PolicyBuilder {
         self
     }
 
-    /// Sets the API key API Gateway uses for usage plans (`usageIdentifierKey`).
-    pub fn usage_identifier_key(mut self, key: impl Into<String>) -> Self {
-        self.usage_identifier_key = Some(key.into());
-        self
-    }
-
     /// The response. With no statements it denies everything.
     pub fn build(self) -> AuthorizerResponse {
         let mut statements = self.statements;
         if statements.is_empty() {
-            statements.push(Statement::deny("*"));
+            statements.push(Statement {
+                effect: IamPolicyEffect::Deny,
+                resource: "*".to_owned(),
+            });
         }
         let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
         policy.version = Some(POLICY_VERSION.to_owned());
@@ -338,7 +285,6 @@ impl PolicyBuilder {
         response.principal_id = Some(self.principal_id);
         response.policy_document = policy;
         response.context = self.context;
-        response.usage_identifier_key = self.usage_identifier_key;
         response
     }
 }
@@ -446,7 +392,6 @@ mod tests {
             .context("sub", "user-1")
             .context("admin", true)
             .context("level", 3)
-            .usage_identifier_key("api-key-1")
             .build();
         assert_eq!(
             serde_json::to_value(&response).unwrap(),
@@ -461,7 +406,8 @@ mod tests {
                     }]
                 },
                 "context": {"admin": true, "level": 3, "sub": "user-1"},
-                "usageIdentifierKey": "api-key-1"
+                // aws_lambda_events always writes it; API Gateway reads null as none.
+                "usageIdentifierKey": null
             })
         );
     }
@@ -477,37 +423,26 @@ mod tests {
     }
 
     #[test]
-    fn deny_is_explicit_and_conditions_serialize() {
+    fn deny_is_explicit_and_kept_in_order() {
         let v = serde_json::to_value(
             PolicyBuilder::new("u")
                 .deny("arn:aws:execute-api:r:1:a/s/DELETE/*")
-                .statement(
-                    Statement::allow("arn:aws:execute-api:r:1:a/s/GET/*")
-                        .resource("arn:aws:execute-api:r:1:a/s/HEAD/*")
-                        .condition("IpAddress", "aws:SourceIp", ["203.0.113.0/24"]),
-                )
+                .allow("arn:aws:execute-api:r:1:a/s/GET/*")
                 .build(),
         )
         .unwrap();
         let statements = &v["policyDocument"]["Statement"];
         assert_eq!(statements[0]["Effect"], "Deny");
         assert_eq!(statements[1]["Effect"], "Allow");
-        assert_eq!(statements[1]["Resource"].as_array().unwrap().len(), 2);
         assert_eq!(
-            statements[1]["Condition"],
-            json!({"IpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}})
+            statements[1]["Resource"],
+            json!(["arn:aws:execute-api:r:1:a/s/GET/*"])
         );
         assert!(statements[0].get("Condition").is_none());
     }
 
     #[test]
     fn context_values_are_only_scalars() {
-        assert_eq!(ContextValue::float(f64::NAN), None);
-        assert_eq!(ContextValue::float(f64::INFINITY), None);
-        assert_eq!(
-            serde_json::to_string(&ContextValue::float(1.5).unwrap()).unwrap(),
-            "1.5"
-        );
         let mut c = AuthorizerContext::default();
         c.insert("a", "x");
         c.insert("a", "y");

@@ -154,9 +154,10 @@ fn read_password(prompt: &str) -> Result<String, Failure> {
 
 fn local_key_config() -> Result<(Config, authcore::KeyRing), Failure> {
     let config = Config::from_env()?;
-    let ring = config
-        .key_ring()
-        .map_err(|_| "token commands use JWT_SECRET: unset JWT_SECRET_ARN")?;
+    let authcore::KeySource::Inline(ring) = &config.key_source else {
+        return Err("token commands use JWT_SECRET: unset JWT_SECRET_ARN".into());
+    };
+    let ring = ring.clone();
     Ok((config, ring))
 }
 

@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use authcore::token::{Subject, now_seconds};
 use authcore::{Config, TokenIssuer};
+use check_token::response::iam_policy;
 use check_token::{AuthorizerInput, State, authorize};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -35,7 +36,7 @@ fn bench(c: &mut Criterion) {
     let run = |raw: &str| -> String {
         let input: AuthorizerInput = serde_json::from_str(raw).unwrap();
         let decision = authorize(&state, &input, now);
-        match decision.result {
+        match iam_policy(decision.verdict) {
             Ok(response) => serde_json::to_string(&response).unwrap(),
             Err(e) => e.to_string(),
         }
@@ -52,7 +53,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parts/authorize parsed event", |b| {
         b.iter(|| authorize(&state, black_box(&input), now))
     });
-    let response = authorize(&state, &input, now).result.unwrap();
+    let response = iam_policy(authorize(&state, &input, now).verdict).unwrap();
     c.bench_function("parts/serialize response", |b| {
         b.iter(|| serde_json::to_string(black_box(&response)).unwrap())
     });

@@ -6,22 +6,23 @@
 //! Anything else — no token, a bad token, a malformed event — ends in the error `Unauthorized`,
 //! which API Gateway answers with a 401.
 
-use std::borrow::Cow;
-use std::fmt;
+pub mod decision;
+pub mod response;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use authcore::header::bearer_token;
-use authcore::policy::{AuthorizerResponse, MethodArn, PolicyBuilder};
+use authcore::policy::{AuthorizerResponse, MethodArn};
 use authcore::token::now_seconds;
-use authcore::{ClaimsRef, Config, ConfigError, KeyRing, SigningKey, TokenError, TokenVerifier};
+use authcore::{Claims, Config, ConfigError, KeyRing, SigningKey, TokenVerifier};
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Deserializer};
 
-/// The exact message API Gateway turns into a 401.
-pub const UNAUTHORIZED: &str = "Unauthorized";
+pub use decision::{Decision, Outcome, Reason, Verdict};
+pub use response::{UNAUTHORIZED, Unauthorized};
 
 /// How long after one key-ring refresh another may happen: a flood of tokens with forged
 /// `kid`s costs at most one Secrets Manager call per interval.
@@ -33,7 +34,6 @@ pub struct State {
     verifier: RwLock<TokenVerifier>,
     config: Config,
     refresher: Option<Refresher>,
-    required_role: Option<String>,
 }
 
 /// Reloads the key ring from Secrets Manager when a token names an unknown key, at most once
@@ -99,25 +99,18 @@ impl State {
             verifier: RwLock::new(verifier),
             config: config.clone(),
             refresher,
-            required_role: None,
         }
     }
 
-    /// Requires `role` of every caller: a genuine token without it gets an explicit Deny (403).
-    pub fn with_required_role(mut self, role: Option<String>) -> Self {
-        self.required_role = role.filter(|r| !r.trim().is_empty());
-        self
-    }
-
-    /// Builds the state from the process environment, loading the keys once: `JWT_SECRET`
-    /// (and `JWT_PREVIOUS_SECRET`), or the Secrets Manager secret of `JWT_SECRET_ARN`, which
-    /// is reloaded when a token names a key not yet known.
+    /// Builds the state from the process environment ([`Config`]), loading the keys once:
+    /// `JWT_SECRET` (and `JWT_PREVIOUS_SECRET`), or the Secrets Manager secret of
+    /// `JWT_SECRET_ARN`, which is reloaded when a token names a key not yet known.
+    /// `REQUIRED_ROLE`, when set, gives genuine tokens without that role an explicit Deny.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let (ring, source) = secrets::key_ring(&config).await?;
         let refresher = source.map(|s| Refresher::new(s, REFRESH_INTERVAL));
-        Ok(Self::from_ring(&ring, &config, refresher)
-            .with_required_role(std::env::var("REQUIRED_ROLE").ok()))
+        Ok(Self::from_ring(&ring, &config, refresher))
     }
 
     /// How many times the key ring has been reloaded.
@@ -179,121 +172,40 @@ impl<'de> Deserialize<'de> for AuthorizerInput {
     }
 }
 
-/// The error API Gateway answers with a 401: its message is exactly `Unauthorized`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unauthorized;
-
-impl fmt::Display for Unauthorized {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(UNAUTHORIZED)
-    }
-}
-
-impl std::error::Error for Unauthorized {}
-
-impl From<Unauthorized> for Diagnostic {
-    fn from(_: Unauthorized) -> Self {
-        Diagnostic {
-            error_type: UNAUTHORIZED.to_owned(),
-            error_message: UNAUTHORIZED.to_owned(),
-        }
-    }
-}
-
-/// The decision for one request, with what the log needs to say about it.
-#[derive(Debug)]
-pub struct Decision {
-    /// The response for API Gateway, or `Unauthorized`.
-    pub result: Result<AuthorizerResponse, Unauthorized>,
-    /// `allow`, `deny` or `unauthorized`.
-    pub outcome: &'static str,
-    /// Why: `valid`, or the name of what was wrong (`expired`, `bad_signature`, ...).
-    pub reason: &'static str,
-    /// `jti` of a genuine token.
-    pub jti: Option<String>,
-}
-
-impl Decision {
-    /// `sub` of a genuine token: the response's principal.
-    pub fn sub(&self) -> Option<&str> {
-        self.result
-            .as_ref()
-            .ok()
-            .and_then(|r| r.principal_id.as_deref())
-    }
-
-    /// Whether the token was refused only because its `kid` names a key not loaded here.
-    pub fn names_unknown_key(&self) -> bool {
-        self.reason == TokenError::UnknownKey.reason()
-    }
-
-    /// A genuine token that is nonetheless denied (a 403), for `reason`.
-    fn deny(policy: PolicyBuilder, reason: &'static str, jti: Option<Cow<'_, str>>) -> Self {
-        Self {
-            result: Ok(policy.build()),
-            outcome: "deny",
-            reason,
-            jti: jti.map(Cow::into_owned),
-        }
-    }
-
-    fn unauthorized(reason: &'static str) -> Self {
-        Self {
-            result: Err(Unauthorized),
-            outcome: "unauthorized",
-            reason,
-            jti: None,
-        }
-    }
-}
-
 /// Decides one request at time `now` (seconds since the epoch). Pure: no I/O, no logging.
 pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
     let Some(event) = input.event() else {
-        return Decision::unauthorized("malformed_event");
+        return Decision::unauthorized(Reason::MalformedEvent);
     };
     if !event
         .type_
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("TOKEN"))
     {
-        return Decision::unauthorized("wrong_event_type");
+        return Decision::unauthorized(Reason::WrongEventType);
     }
     let Some(header) = event.authorization_token.as_deref() else {
-        return Decision::unauthorized("missing_token");
+        return Decision::unauthorized(Reason::MissingToken);
     };
     let token = match bearer_token(header) {
         Ok(token) => token,
-        Err(e) => return Decision::unauthorized(e.reason()),
+        Err(e) => return Decision::unauthorized(Reason::Header(e)),
     };
-    let mut payload = Vec::new();
     let verified = state
         .verifier
         .read()
         .unwrap_or_else(|e| e.into_inner())
-        .verify_ref(token, now, &mut payload);
+        .verify_at(token, now);
     let claims = match verified {
         Ok(claims) => claims,
-        Err(e) => return Decision::unauthorized(e.reason()),
+        Err(e) => return Decision::unauthorized(Reason::Token(e)),
     };
+    decide(state, claims, event.method_arn.as_deref())
+}
 
-    // The token is genuine. Without a readable methodArn there is nothing to allow: deny.
-    let arn = event.method_arn.as_deref().map(MethodArn::parse);
-    let Some(Ok(arn)) = arn else {
-        // An empty builder denies everything.
-        return Decision::deny(
-            PolicyBuilder::new(claims.sub.as_ref()),
-            "bad_method_arn",
-            claims.jti,
-        );
-    };
-    if let Some(role) = &state.required_role
-        && !claims.roles.iter().any(|r| r == role)
-    {
-        let policy = PolicyBuilder::new(claims.sub.as_ref()).deny(arn.whole_stage());
-        return Decision::deny(policy, "missing_role", claims.jti);
-    }
-    let ClaimsRef {
+/// The decision for a genuine token's `claims` on the request to `method_arn`.
+fn decide(state: &State, claims: Claims, method_arn: Option<&str>) -> Decision {
+    let Claims {
         sub,
         jti,
         email,
@@ -301,18 +213,43 @@ pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
         roles,
         ..
     } = claims;
-    let response = PolicyBuilder::new(sub.as_ref())
-        .allow(arn.whole_stage())
-        .context("sub", sub.into_owned())
-        .context("email", email.map(Cow::into_owned).unwrap_or_default())
-        .context("name", name.map(Cow::into_owned).unwrap_or_default())
-        .context("roles", roles.join(","))
-        .build();
+    // Without a readable methodArn there is nothing to allow: deny.
+    let Some(Ok(arn)) = method_arn.map(MethodArn::parse) else {
+        return Decision {
+            verdict: Verdict::Deny {
+                principal: sub,
+                resource: None,
+            },
+            reason: Reason::BadMethodArn,
+            jti,
+        };
+    };
+    if let Some(role) = &state.config.required_role
+        && !roles.iter().any(|r| r == role)
+    {
+        return Decision {
+            verdict: Verdict::Deny {
+                principal: sub,
+                resource: Some(arn.whole_stage()),
+            },
+            reason: Reason::MissingRole,
+            jti,
+        };
+    }
+    let context = vec![
+        ("sub", sub.clone()),
+        ("email", email.unwrap_or_default()),
+        ("name", name.unwrap_or_default()),
+        ("roles", roles.join(",")),
+    ];
     Decision {
-        result: Ok(response),
-        outcome: "allow",
-        reason: "valid",
-        jti: jti.map(Cow::into_owned),
+        verdict: Verdict::Allow {
+            principal: sub,
+            resource: arn.whole_stage(),
+            context,
+        },
+        reason: Reason::Valid,
+        jti,
     }
 }
 
@@ -327,12 +264,12 @@ pub async fn handler(
         decision = authorize(state, &event.payload, now_seconds());
     }
     tracing::info!(
-        outcome = decision.outcome,
-        reason = decision.reason,
+        outcome = decision.outcome().as_str(),
+        reason = decision.reason.as_str(),
         sub = decision.sub(),
         jti = decision.jti.as_deref(),
         request_id = %event.context.request_id,
         "authorizer decision"
     );
-    decision.result
+    response::iam_policy(decision.verdict)
 }

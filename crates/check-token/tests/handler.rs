@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use authcore::token::{Subject, now_seconds};
 use authcore::{Config, SigningKey, TokenIssuer};
-use check_token::{AuthorizerInput, State, UNAUTHORIZED, Unauthorized, authorize, handler};
+use check_token::response::iam_policy;
+use check_token::{
+    AuthorizerInput, Outcome, State, UNAUTHORIZED, Unauthorized, Verdict, authorize, handler,
+};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -15,6 +18,13 @@ const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/p
 fn config(secret: &str) -> Config {
     let vars = HashMap::from([("JWT_SECRET", secret.to_owned())]);
     Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+}
+
+/// A state whose configuration requires `role` (`REQUIRED_ROLE`).
+fn requiring(role: &str) -> State {
+    let vars = HashMap::from([("JWT_SECRET", SECRET), ("REQUIRED_ROLE", role)]);
+    let config = Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+    State::new(config.inline_key().unwrap(), &config)
 }
 
 fn state() -> State {
@@ -155,11 +165,11 @@ async fn bad_tokens_and_bad_events_are_unauthorized_with_the_reason() {
     for (name, raw, reason) in cases {
         let decision = authorize(&state, &input(&raw), now);
         assert_eq!(
-            (decision.outcome, decision.reason),
-            ("unauthorized", reason),
+            (decision.outcome(), decision.reason.as_str()),
+            (Outcome::Unauthorized, reason),
             "{name}"
         );
-        assert_eq!(decision.result.unwrap_err(), Unauthorized, "{name}");
+        assert_eq!(iam_policy(decision.verdict), Err(Unauthorized), "{name}");
     }
 }
 
@@ -168,30 +178,30 @@ async fn a_valid_token_with_an_unreadable_method_arn_is_denied() {
     let raw = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {}", mint("u1")), "methodArn": "nonsense"});
     let decision = authorize(&state(), &input(&raw.to_string()), now_seconds());
     assert_eq!(
-        (decision.outcome, decision.reason),
-        ("deny", "bad_method_arn")
+        (decision.outcome(), decision.reason.as_str()),
+        (Outcome::Deny, "bad_method_arn")
     );
-    let v = serde_json::to_value(decision.result.unwrap()).unwrap();
+    let v = serde_json::to_value(iam_policy(decision.verdict).unwrap()).unwrap();
     assert_eq!(v["principalId"], "u1");
     assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
 }
 
 #[tokio::test]
 async fn a_required_role_denies_genuine_tokens_without_it() {
-    let config = config(SECRET);
-    let strict =
-        State::new(config.inline_key().unwrap(), &config).with_required_role(Some("writer".into()));
     let raw = event("check-token.json", &mint("u2"));
-    let allowed = authorize(&strict, &input(&raw), now_seconds());
+    let allowed = authorize(&requiring("writer"), &input(&raw), now_seconds());
     assert_eq!(
-        allowed.outcome, "allow",
+        allowed.outcome(),
+        Outcome::Allow,
         "the minted token has the writer role"
     );
-    let admin_only =
-        State::new(config.inline_key().unwrap(), &config).with_required_role(Some("admin".into()));
-    let denied = authorize(&admin_only, &input(&raw), now_seconds());
-    assert_eq!((denied.outcome, denied.reason), ("deny", "missing_role"));
-    let v = serde_json::to_value(denied.result.unwrap()).unwrap();
+    let denied = authorize(&requiring("admin"), &input(&raw), now_seconds());
+    assert_eq!(
+        (denied.outcome(), denied.reason.as_str()),
+        (Outcome::Deny, "missing_role")
+    );
+    assert!(matches!(&denied.verdict, Verdict::Deny { principal, .. } if principal == "u2"));
+    let v = serde_json::to_value(iam_policy(denied.verdict).unwrap()).unwrap();
     assert_eq!(v["principalId"], "u2");
     assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
     assert_eq!(
@@ -199,11 +209,9 @@ async fn a_required_role_denies_genuine_tokens_without_it() {
         STAGE_ARN
     );
     // An empty setting requires nothing.
-    let lax =
-        State::new(config.inline_key().unwrap(), &config).with_required_role(Some(" ".into()));
     assert_eq!(
-        authorize(&lax, &input(&raw), now_seconds()).outcome,
-        "allow"
+        authorize(&requiring(" "), &input(&raw), now_seconds()).outcome(),
+        Outcome::Allow
     );
 }
 
@@ -222,4 +230,38 @@ fn start_up_refuses_a_short_secret_and_says_so() {
     let vars = HashMap::from([("JWT_SECRET", "short".to_owned())]);
     let err = Config::from_lookup(|k| vars.get(k).cloned()).unwrap_err();
     assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+}
+
+#[test]
+fn every_hostile_token_in_the_corpus_is_unauthorized_with_its_reason() {
+    let corpus: Value = serde_json::from_str(include_str!(
+        "../../authcore/tests/data/hostile_tokens.json"
+    ))
+    .unwrap();
+    let vars = HashMap::from([
+        ("JWT_SECRET", "unit-test-secret-0123456789abcdef-0123456789"),
+        ("JWT_ISSUER", "https://issuer.example"),
+        ("JWT_AUDIENCE", "orders-api"),
+    ]);
+    let config = Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+    let state = State::new(config.inline_key().unwrap(), &config);
+    let cases = corpus["cases"].as_array().unwrap();
+    assert!(cases.len() >= 49);
+    for case in cases {
+        let header = format!("Bearer {}", case["token"].as_str().unwrap());
+        let raw = json!({"type": "TOKEN", "authorizationToken": header, "methodArn": STAGE_ARN});
+        let decision = authorize(&state, &input(&raw.to_string()), 1_800_000_000);
+        // What the header itself refuses (empty, characters no JWT holds, over 8 KiB) never
+        // reaches the verifier; the rest gets the corpus's reason.
+        let want = match authcore::bearer_token(&header) {
+            Err(e) => e.reason(),
+            Ok(_) => case["reason"].as_str().unwrap(),
+        };
+        assert_eq!(
+            (decision.outcome(), decision.reason.as_str()),
+            (Outcome::Unauthorized, want),
+            "{}",
+            case["name"]
+        );
+    }
 }

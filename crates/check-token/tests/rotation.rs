@@ -22,15 +22,15 @@ fn config() -> Config {
 /// What `authenticate` would issue right now: signed with the secret's current version.
 async fn issue(client: &aws_sdk_secretsmanager::Client, arn: &str, sub: &str) -> (String, String) {
     let ring = secrets::load_ring(client, arn).await.unwrap();
-    let issuer = TokenIssuer::from_ring(&ring, &config());
-    let kid = issuer.kid().unwrap().to_owned();
-    let token = issuer
+    let token = TokenIssuer::from_ring(&ring, &config())
         .issue(Subject {
             sub: sub.into(),
             ..Default::default()
         })
         .unwrap()
         .token;
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    assert_eq!(kid, ring.current.kid, "new tokens name the current key");
     (token, kid)
 }
 

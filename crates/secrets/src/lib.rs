@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use authcore::{Config, KeyError, KeyRing, NamedKey, SigningKey};
+use authcore::{Config, KeyError, KeyRing, KeySource, NamedKey, SigningKey};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -71,10 +71,10 @@ impl SecretSource {
 /// Resolves the configured keys: the local ring, or the secret's current and previous
 /// versions together with the source to reload them from.
 pub async fn key_ring(config: &Config) -> Result<(KeyRing, Option<SecretSource>), SecretError> {
-    match config.key_ring() {
-        Ok(ring) => Ok((ring, None)),
-        Err(arn) => {
-            let source = SecretSource::new(client_from_env().await, arn);
+    match &config.key_source {
+        KeySource::Inline(ring) => Ok((ring.clone(), None)),
+        KeySource::SecretsManager(arn) => {
+            let source = SecretSource::new(client_from_env().await, arn.clone());
             Ok((source.load().await?, Some(source)))
         }
     }
