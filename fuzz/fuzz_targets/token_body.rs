@@ -14,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
     };
     match authenticate::parse_request(&Method::POST, content_type, body) {
         Ok(c) => assert!(!c.password.is_empty() && c.password.len() <= 1024 && !c.email.trim().is_empty()),
-        Err(e) => assert!(e.status.is_client_error() && !e.description.is_empty()),
+        Err(e) => assert!(e.status().is_client_error() && !e.description().is_empty()),
     }
 });

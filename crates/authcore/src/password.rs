@@ -10,6 +10,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 /// The longest password accepted, in bytes: longer ones are refused before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The fewest characters a new password may have.
+pub const MIN_NEW_PASSWORD_CHARS: usize = 8;
 /// OWASP minimum memory cost for argon2id, in KiB.
 pub const DEFAULT_M_COST: u32 = 19_456;
 /// OWASP minimum time cost for argon2id.
@@ -31,6 +33,9 @@ pub enum PasswordError {
     /// The password is empty.
     #[error("the password is empty")]
     Empty,
+    /// A new password is shorter than [`MIN_NEW_PASSWORD_CHARS`].
+    #[error("the password must have at least {MIN_NEW_PASSWORD_CHARS} characters")]
+    TooShort,
     /// The stored hash is not an argon2 PHC string.
     #[error("the stored password hash is not an argon2 PHC string: {0}")]
     BadHash(String),
@@ -134,6 +139,17 @@ impl PasswordHasher {
     }
 }
 
+/// The one policy for a password being set (by `authctl`, or anything else that sets one):
+/// at least [`MIN_NEW_PASSWORD_CHARS`] characters and at most [`MAX_PASSWORD_BYTES`] bytes.
+/// Sign-in checks only the upper bound, so that passwords set under older rules still work.
+pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
+    check_length(password)?;
+    if password.chars().count() < MIN_NEW_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    Ok(())
+}
+
 fn check_length(password: &str) -> Result<(), PasswordError> {
     if password.is_empty() {
         Err(PasswordError::Empty)
@@ -151,6 +167,23 @@ mod tests {
     /// Cheap parameters so that the tests run fast; the defaults are tested once.
     fn fast() -> PasswordHasher {
         PasswordHasher::new(256, 1, 1).unwrap()
+    }
+
+    #[test]
+    fn new_passwords_follow_the_one_policy() {
+        assert_eq!(check_new_password(""), Err(PasswordError::Empty));
+        assert_eq!(check_new_password("seven77"), Err(PasswordError::TooShort));
+        // Characters, not bytes: eight accented letters are enough.
+        assert_eq!(check_new_password("éééééééé"), Ok(()));
+        assert_eq!(
+            check_new_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)),
+            Err(PasswordError::TooLong)
+        );
+        assert!(
+            PasswordError::TooShort.to_string().contains("at least 8"),
+            "{}",
+            PasswordError::TooShort
+        );
     }
 
     #[test]

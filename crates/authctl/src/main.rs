@@ -146,9 +146,7 @@ fn read_password(prompt: &str) -> Result<String, Failure> {
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    if password.chars().count() < 8 {
-        return Err("the password must have at least 8 characters".into());
-    }
+    authcore::password::check_new_password(&password)?;
     Ok(password)
 }
 

@@ -37,8 +37,8 @@ proptest! {
                 prop_assert!(body.len() <= authenticate::MAX_BODY_BYTES);
             }
             Err(e) => {
-                prop_assert!(e.status.is_client_error(), "{:?}", e.status);
-                prop_assert!(!e.description.is_empty());
+                prop_assert!(e.status().is_client_error(), "{:?}", e.status());
+                prop_assert!(!e.description().is_empty());
             }
         }
     }

@@ -1,0 +1,187 @@
+//! Everything `/token` can refuse, and its one mapping to the wire: status, the RFC 6749 §5.2
+//! body (`error`, `error_description`), headers, and the word logged.
+
+use std::borrow::Cow;
+
+use authcore::password::MAX_PASSWORD_BYTES;
+use lambda_http::http::StatusCode;
+
+use crate::request::MAX_BODY_BYTES;
+
+/// Why a sign-in with the right shape was refused. The caller gets the same answer for each
+/// (`invalid_grant`); only the log tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No account has this email (or it is not an email at all).
+    UnknownEmail,
+    /// The password does not match.
+    WrongPassword,
+    /// The account is disabled.
+    Disabled,
+    /// The account is locked for this many more seconds after repeated wrong passwords.
+    Locked {
+        /// Seconds until the lock ends, sent as `Retry-After`.
+        retry_after: u64,
+    },
+    /// The stored hash cannot be read: the account needs a new password (`authctl user passwd`).
+    BadStoredHash,
+}
+
+/// Why `/token` did not issue a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// The method is not POST.
+    #[error("the token endpoint accepts POST only")]
+    WrongMethod,
+    /// The body is over [`MAX_BODY_BYTES`].
+    #[error("the body is over {MAX_BODY_BYTES} bytes")]
+    BodyTooLarge,
+    /// The content type is neither JSON nor a form.
+    #[error("Content-Type must be application/json or application/x-www-form-urlencoded")]
+    WrongContentType,
+    /// A JSON body that is not an object of strings.
+    #[error(r#"the body is not a JSON object like {{"email": "...", "password": "..."}}"#)]
+    MalformedJson,
+    /// A form parameter sent more than once (RFC 6749 §3.2).
+    #[error("{0} is sent more than once")]
+    RepeatedParameter(&'static str),
+    /// A required field is absent or empty.
+    #[error("{0}")]
+    MissingField(&'static str),
+    /// The password is over [`MAX_PASSWORD_BYTES`].
+    #[error("the password is over {MAX_PASSWORD_BYTES} bytes")]
+    PasswordTooLong,
+    /// A grant type other than `password`.
+    #[error("only grant_type=password is supported")]
+    UnsupportedGrantType,
+    /// The email or password is wrong, or the account may not sign in.
+    #[error("the email or password is incorrect")]
+    InvalidGrant(Refusal),
+    /// The users table cannot be reached.
+    #[error("the user store is unavailable: try again shortly")]
+    StoreUnavailable,
+    /// The token could not be signed.
+    #[error("the token could not be signed: try again shortly")]
+    SigningFailed,
+}
+
+impl EndpointError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidGrant(_) => StatusCode::UNAUTHORIZED,
+            Self::StoreUnavailable | Self::SigningFailed => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The OAuth `error` code.
+    pub fn oauth_error(&self) -> &'static str {
+        match self {
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::StoreUnavailable | Self::SigningFailed => "temporarily_unavailable",
+            _ => "invalid_request",
+        }
+    }
+
+    /// The OAuth `error_description`.
+    pub fn description(&self) -> Cow<'static, str> {
+        self.to_string().into()
+    }
+
+    /// Seconds to send in `Retry-After`, for a locked account.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::InvalidGrant(Refusal::Locked { retry_after }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The word logged for it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::WrongMethod => "wrong_method",
+            Self::BodyTooLarge => "body_too_large",
+            Self::WrongContentType => "wrong_content_type",
+            Self::MalformedJson => "malformed_json",
+            Self::RepeatedParameter(_) => "repeated_parameter",
+            Self::MissingField(_) => "missing_field",
+            Self::PasswordTooLong => "password_too_long",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidGrant(refusal) => match refusal {
+                Refusal::UnknownEmail => "unknown_email",
+                Refusal::WrongPassword => "wrong_password",
+                Refusal::Disabled => "disabled",
+                Refusal::Locked { .. } => "locked",
+                Refusal::BadStoredHash => "bad_stored_hash",
+            },
+            Self::StoreUnavailable => "store_unavailable",
+            Self::SigningFailed => "signing_failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_looks_the_same_to_the_caller_but_the_lock() {
+        let refusals = [
+            Refusal::UnknownEmail,
+            Refusal::WrongPassword,
+            Refusal::Disabled,
+            Refusal::BadStoredHash,
+        ];
+        for r in refusals {
+            let e = EndpointError::InvalidGrant(r);
+            assert_eq!(
+                (
+                    e.status(),
+                    e.oauth_error(),
+                    e.description(),
+                    e.retry_after()
+                ),
+                (
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_grant",
+                    "the email or password is incorrect".into(),
+                    None
+                )
+            );
+        }
+        let locked = EndpointError::InvalidGrant(Refusal::Locked { retry_after: 32 });
+        assert_eq!(
+            (locked.reason(), locked.retry_after()),
+            ("locked", Some(32))
+        );
+    }
+
+    #[test]
+    fn request_errors_are_invalid_request_400s_except_method_and_grant() {
+        assert_eq!(
+            EndpointError::WrongMethod.status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            EndpointError::UnsupportedGrantType.oauth_error(),
+            "unsupported_grant_type"
+        );
+        for e in [
+            EndpointError::BodyTooLarge,
+            EndpointError::MalformedJson,
+            EndpointError::MissingField("password is required"),
+        ] {
+            assert_eq!(
+                (e.status(), e.oauth_error()),
+                (StatusCode::BAD_REQUEST, "invalid_request")
+            );
+        }
+        assert_eq!(
+            EndpointError::StoreUnavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! The grants `/token` accepts.
+
+pub mod password;

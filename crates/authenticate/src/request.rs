@@ -1,0 +1,112 @@
+//! Reading a `/token` request: method, size, content type, grant and fields.
+
+use authcore::password::MAX_PASSWORD_BYTES;
+use lambda_http::http::Method;
+use serde::Deserialize;
+
+use crate::error::EndpointError;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// Email and password, however they were sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The email (or OAuth `username`) as sent.
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The fields of either body, before they are checked.
+#[derive(Deserialize, Default)]
+struct Fields {
+    email: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    grant_type: Option<String>,
+}
+
+/// Reads the credentials from a request: method, content type, size, shape.
+pub fn parse_request(
+    method: &Method,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Credentials, EndpointError> {
+    if method != Method::POST {
+        return Err(EndpointError::WrongMethod);
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(EndpointError::BodyTooLarge);
+    }
+    let media_type = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let fields = match media_type.as_str() {
+        "application/json" => {
+            serde_json::from_slice(body).map_err(|_| EndpointError::MalformedJson)?
+        }
+        "application/x-www-form-urlencoded" => {
+            let fields = form_fields(body)?;
+            if fields.grant_type.is_none() {
+                return Err(EndpointError::MissingField(
+                    "grant_type is required: use grant_type=password",
+                ));
+            }
+            fields
+        }
+        _ => return Err(EndpointError::WrongContentType),
+    };
+    credentials(fields)
+}
+
+/// The OAuth form's fields; each may be sent once (RFC 6749 §3.2).
+fn form_fields(body: &[u8]) -> Result<Fields, EndpointError> {
+    let mut fields = Fields::default();
+    for (key, value) in form_urlencoded::parse(body) {
+        let (name, slot) = match key.as_ref() {
+            "grant_type" => ("grant_type", &mut fields.grant_type),
+            "username" => ("username", &mut fields.username),
+            "password" => ("password", &mut fields.password),
+            "email" => ("email", &mut fields.email),
+            _ => continue,
+        };
+        if slot.replace(value.into_owned()).is_some() {
+            return Err(EndpointError::RepeatedParameter(name));
+        }
+    }
+    // The OAuth form names the account `username`; `email` is the fallback.
+    fields.email = fields.username.take().or(fields.email);
+    Ok(fields)
+}
+
+fn credentials(fields: Fields) -> Result<Credentials, EndpointError> {
+    if fields.grant_type.is_some_and(|g| g != "password") {
+        return Err(EndpointError::UnsupportedGrantType);
+    }
+    let email = fields
+        .email
+        .or(fields.username)
+        .filter(|e| !e.trim().is_empty())
+        .ok_or(EndpointError::MissingField(
+            "email (or username) is required",
+        ))?;
+    let password = fields
+        .password
+        .filter(|p| !p.is_empty())
+        .ok_or(EndpointError::MissingField("password is required"))?;
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(EndpointError::PasswordTooLong);
+    }
+    Ok(Credentials { email, password })
+}
