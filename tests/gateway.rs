@@ -18,6 +18,7 @@ use local_gateway::{Gateway, Options};
 use local_runtime::moto::MotoServer;
 use local_runtime::{built_binary, local_aws_env};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 struct Reply {
     status: u16,
@@ -196,7 +197,7 @@ fn start_gateway(
     secret: &str,
     parameters: &[(&str, &str)],
     env_vars: &[(&str, &str, &str)],
-) -> (&'static Gateway, String) {
+) -> (Arc<Gateway>, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = built_binary("check-token")
         .unwrap_or_else(|e| panic!("{e}"))
@@ -220,10 +221,11 @@ fn start_gateway(
             .or_default()
             .insert(k.to_string(), v.to_string());
     }
-    let gateway: &'static Gateway = Box::leak(Box::new(Gateway::start(&options).unwrap()));
+    let gateway = Arc::new(Gateway::start(&options).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || gateway.serve(listener));
+    let serving = gateway.clone();
+    std::thread::spawn(move || serving.serve(listener));
     (gateway, base)
 }
 

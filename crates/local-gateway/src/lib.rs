@@ -12,15 +12,25 @@ pub mod policy;
 pub mod template;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse, ApiGatewayProxyRequest,
+    ApiGatewayProxyRequestContext, ApiGatewayProxyResponse,
+};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::query_map::QueryMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use local_runtime::http::{self, Request};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
 use local_runtime::{Function, FunctionSpec, Outcome, RuntimeError};
 use serde_json::{Map, Value, json};
 
@@ -32,6 +42,8 @@ pub const LOCAL_ACCOUNT: &str = "123456789012";
 /// The API id in local method ARNs.
 pub const LOCAL_API_ID: &str = "local";
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// API Gateway's payload limit: larger bodies get a 413.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Variables passed from the gateway's environment to every function.
 const PASSTHROUGH: [&str; 11] = [
     "JWT_SECRET",
@@ -130,32 +142,19 @@ impl Options {
     }
 }
 
-struct Cached {
+/// A policy the authorizer returned, as the cache keeps it.
+#[derive(Clone)]
+struct Answer {
     principal: String,
+    /// Kept as sent: the typed statement defaults a missing `Effect` to Allow, which IAM
+    /// would refuse, so the policy is judged on what the function actually wrote.
     policy: Value,
     context: Map<String, Value>,
+}
+
+struct Cached {
+    answer: Answer,
     expires: Instant,
-}
-
-/// An HTTP response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    fn json(status: u16, body: &Value) -> Self {
-        Self {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.to_string().into_bytes(),
-        }
-    }
 }
 
 /// Whether the authorizer cache was used for a request.
@@ -167,6 +166,32 @@ pub enum CacheUse {
     Hit,
     /// The authorizer was called.
     Miss,
+}
+
+impl CacheUse {
+    /// The word in the request log.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "-",
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+        }
+    }
+}
+
+/// A JSON response with `status`.
+fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn internal_error(status: StatusCode) -> Response<Bytes> {
+    json_response(status, &json!({"message": "Internal server error"}))
 }
 
 /// The running gateway: the stack and its function processes.
@@ -185,27 +210,7 @@ impl Gateway {
         let stack = Stack::load(&options.template, &options.parameters)?;
         let mut functions = HashMap::new();
         for (id, def) in &stack.functions {
-            let mut spec = FunctionSpec::new(def.binary.clone(), options.bin_dir.join(&def.binary));
-            spec.echo_logs = options.echo_logs;
-            for (k, v) in &def.env {
-                spec = spec.env(k, v);
-            }
-            for key in PASSTHROUGH {
-                if let Ok(v) = std::env::var(key) {
-                    spec = spec.env(key, v);
-                }
-            }
-            for (k, v) in &options.env {
-                spec = spec.env(k, v);
-            }
-            for scope in ["Parameters", id.as_str()] {
-                for (k, v) in options.env_vars.get(scope).into_iter().flatten() {
-                    spec = spec.env(k, v);
-                }
-            }
-            if !def.secret_vars.is_empty() && !spec.env.iter().any(|(k, _)| k == "JWT_SECRET") {
-                return Err(GatewayError::NoLocalSecret(id.clone()));
-            }
+            let spec = function_spec(options, id, def)?;
             let f = Function::start(spec).map_err(|source| GatewayError::Function {
                 name: id.clone(),
                 source,
@@ -240,101 +245,103 @@ impl Gateway {
             .unwrap_or_default()
     }
 
-    /// Serves connections on `listener` until the process ends, logging one line per request.
-    pub fn serve(&self, listener: TcpListener) {
-        std::thread::scope(|scope| {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                scope.spawn(move || self.connection(stream));
+    /// Serves HTTP/1.1 on `listener` with hyper until the process ends, logging one line per
+    /// request. Function invocations block, so each runs on tokio's blocking pool.
+    pub fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
+                let gateway = self.clone();
+                let service =
+                    hyper::service::service_fn(move |req| gateway.clone().serve_one(req, peer));
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
             }
-        });
+        })
     }
 
-    fn connection(&self, stream: TcpStream) {
-        let peer = stream.peer_addr().ok();
-        let Ok(mut writer) = stream.try_clone() else {
-            return;
-        };
-        let mut reader = std::io::BufReader::new(stream);
-        loop {
-            let req = match http::read_request(&mut reader) {
-                Ok(Some(req)) => req,
-                Ok(None) => return,
-                Err(_) => {
-                    let r = Response::json(413, &json!({"message": "Request Too Long"}));
-                    let _ = http::write_response(&mut writer, r.status, "", &r.headers, &r.body);
-                    return;
-                }
-            };
-            let started = Instant::now();
-            let (response, cache) = self.handle(&req, peer);
-            let cache = match cache {
-                CacheUse::None => "-",
-                CacheUse::Hit => "hit",
-                CacheUse::Miss => "miss",
-            };
-            eprintln!(
-                "{} {} {} {}ms authorizer-cache={}",
-                req.method,
-                req.path(),
-                response.status,
-                started.elapsed().as_millis(),
-                cache
-            );
-            if http::write_response(
-                &mut writer,
-                response.status,
-                reason(response.status),
-                &response.headers,
-                &response.body,
-            )
-            .is_err()
-            {
-                return;
+    async fn serve_one(
+        self: Arc<Self>,
+        req: Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+        let (response, cache) = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(body) => {
+                let req = Request::from_parts(parts, body.to_bytes());
+                tokio::task::spawn_blocking(move || self.handle(&req, Some(peer)))
+                    .await
+                    .unwrap_or_else(|_| {
+                        (
+                            internal_error(StatusCode::INTERNAL_SERVER_ERROR),
+                            CacheUse::None,
+                        )
+                    })
             }
-        }
+            Err(_) => (
+                json_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &json!({"message": "Request Too Long"}),
+                ),
+                CacheUse::None,
+            ),
+        };
+        eprintln!(
+            "{method} {path} {} {}ms authorizer-cache={}",
+            response.status().as_u16(),
+            started.elapsed().as_millis(),
+            cache.as_str()
+        );
+        Ok(response.map(Full::new))
     }
 
     /// Handles one request.
-    pub fn handle(&self, req: &Request, peer: Option<SocketAddr>) -> (Response, CacheUse) {
-        let path = req.path();
-        let Some((route, path_params)) = self.stack.route(&req.method, path) else {
-            return (
-                self.gateway_response(
-                    "MISSING_AUTHENTICATION_TOKEN",
-                    403,
-                    "Missing Authentication Token",
-                    "message",
-                ),
-                CacheUse::None,
+    pub fn handle(
+        &self,
+        req: &Request<Bytes>,
+        peer: Option<SocketAddr>,
+    ) -> (Response<Bytes>, CacheUse) {
+        let Some((route, path_params)) = self.stack.route(req.method().as_str(), req.uri().path())
+        else {
+            let missing = self.gateway_response(
+                "MISSING_AUTHENTICATION_TOKEN",
+                StatusCode::FORBIDDEN,
+                "Missing Authentication Token",
+                "message",
             );
+            return (missing, CacheUse::None);
         };
-        let mut cache = CacheUse::None;
-        let authorizer = match &route.authorizer {
-            None => None,
+        let (authorizer, cache) = match &route.authorizer {
+            None => (None, CacheUse::None),
             Some(name) => match self.authorize(name, req) {
-                Ok((principal, context, used)) => {
-                    cache = used;
-                    Some((principal, context))
-                }
-                Err((response, used)) => return (response, used),
+                Ok((answer, used)) => (Some(answer), used),
+                Err(refused) => return refused,
             },
         };
-        let event = self.proxy_event(route, req, &path_params, authorizer, peer);
         let Some(function) = self.functions.get(&route.function) else {
-            return (
-                Response::json(500, &json!({"message": "Internal server error"})),
-                cache,
-            );
+            return (internal_error(StatusCode::INTERNAL_SERVER_ERROR), cache);
         };
-        let response = match function.invoke_json(&event, INVOKE_TIMEOUT) {
-            Ok(Outcome::Response(body)) => proxy_response(&body),
-            Ok(Outcome::Error { .. }) | Err(_) => None,
-        };
+        let event = self.proxy_event(route, req, path_params, authorizer, peer);
+        let response = serde_json::to_vec(&event).ok().and_then(|payload| {
+            match function.invoke(&payload, INVOKE_TIMEOUT) {
+                Ok(Outcome::Response(body)) => proxy_response(&body),
+                Ok(Outcome::Error { .. }) | Err(_) => None,
+            }
+        });
         (
-            response.unwrap_or_else(|| {
-                Response::json(502, &json!({"message": "Internal server error"}))
-            }),
+            response.unwrap_or_else(|| internal_error(StatusCode::BAD_GATEWAY)),
             cache,
         )
     }
@@ -349,20 +356,29 @@ impl Gateway {
         )
     }
 
-    #[allow(clippy::type_complexity)]
+    /// Runs authorizer `name` for `req` as API Gateway does: identity checks, the cache, the
+    /// call, and the policy evaluated against the route's ARN.
     fn authorize(
         &self,
         name: &str,
-        req: &Request,
-    ) -> Result<(String, Map<String, Value>, CacheUse), (Response, CacheUse)> {
+        req: &Request<Bytes>,
+    ) -> Result<(Answer, CacheUse), (Response<Bytes>, CacheUse)> {
         let unauthorized = |used| {
-            (
-                self.gateway_response("UNAUTHORIZED", 401, "Unauthorized", "message"),
-                used,
-            )
+            let response = self.gateway_response(
+                "UNAUTHORIZED",
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "message",
+            );
+            (response, used)
         };
         let authorizer = &self.stack.authorizers[name];
-        let Some(token) = req.header(&authorizer.header).filter(|v| !v.is_empty()) else {
+        let token = req
+            .headers()
+            .get(authorizer.header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty());
+        let Some(token) = token else {
             return Err(unauthorized(CacheUse::None));
         };
         if authorizer
@@ -372,102 +388,98 @@ impl Gateway {
         {
             return Err(unauthorized(CacheUse::None));
         }
-        let arn = self.method_arn(&req.method, req.path());
+        let arn = self.method_arn(req.method().as_str(), req.uri().path());
         let key = (name.to_owned(), token.to_owned());
-        let now = Instant::now();
-        let cached = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache
-                .get(&key)
-                .filter(|c| c.expires > now)
-                .map(|c| (c.principal.clone(), c.policy.clone(), c.context.clone()))
-        };
-        let (principal, policy, context, used) = match cached {
-            Some((p, pol, ctx)) => (p, pol, ctx, CacheUse::Hit),
-            None => {
-                let Some(function) = self.functions.get(&authorizer.function) else {
-                    return Err((
-                        self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", 500, "", "message"),
-                        CacheUse::Miss,
-                    ));
-                };
-                self.authorizer_calls.fetch_add(1, Ordering::Relaxed);
-                let event = json!({"type": "TOKEN", "authorizationToken": token, "methodArn": arn});
-                let answer = match function.invoke_json(&event, INVOKE_TIMEOUT) {
-                    Ok(Outcome::Error { error_message, .. }) if error_message == "Unauthorized" => {
-                        return Err(unauthorized(CacheUse::Miss));
-                    }
-                    Ok(Outcome::Response(body)) => serde_json::from_slice::<Value>(&body).ok(),
-                    _ => None,
-                };
-                let config_error = || {
-                    (
-                        self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", 500, "", "message"),
-                        CacheUse::Miss,
-                    )
-                };
-                let Some(answer) = answer else {
-                    return Err(config_error());
-                };
-                let (Some(principal), Some(policy)) = (
-                    answer.get("principalId").and_then(Value::as_str),
-                    answer.get("policyDocument"),
-                ) else {
-                    return Err(config_error());
-                };
-                if !policy::context_is_valid(answer.get("context")) {
-                    // API Gateway refuses non-scalar context values with a 500.
-                    return Err(config_error());
+        let (answer, used) = match self.cached(&key) {
+            Some(answer) => (answer, CacheUse::Hit),
+            None => match self.call_authorizer(&authorizer.function, token, &arn) {
+                Ok(answer) => {
+                    self.remember(key, &answer, authorizer.ttl);
+                    (answer, CacheUse::Miss)
                 }
-                let context = answer
-                    .get("context")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                if !authorizer.ttl.is_zero() {
-                    self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                        key,
-                        Cached {
-                            principal: principal.to_owned(),
-                            policy: policy.clone(),
-                            context: context.clone(),
-                            expires: now + authorizer.ttl,
-                        },
+                Err(AuthorizerFailure::Unauthorized) => return Err(unauthorized(CacheUse::Miss)),
+                Err(AuthorizerFailure::Broken) => {
+                    let response = self.gateway_response(
+                        "AUTHORIZER_CONFIGURATION_ERROR",
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "",
+                        "message",
                     );
+                    return Err((response, CacheUse::Miss));
                 }
-                (
-                    principal.to_owned(),
-                    policy.clone(),
-                    context,
-                    CacheUse::Miss,
-                )
-            }
+            },
         };
-        match policy::evaluate(&policy, &arn) {
-            Decision::Allow => Ok((principal, context, used)),
-            Decision::ExplicitDeny => Err((
-                self.gateway_response(
-                    "ACCESS_DENIED",
-                    403,
-                    "User is not authorized to access this resource with an explicit deny",
-                    "Message",
-                ),
-                used,
+        let denied = |message| {
+            let response =
+                self.gateway_response("ACCESS_DENIED", StatusCode::FORBIDDEN, message, "Message");
+            (response, used)
+        };
+        match policy::evaluate(&answer.policy, &arn) {
+            Decision::Allow => Ok((answer, used)),
+            Decision::ExplicitDeny => Err(denied(
+                "User is not authorized to access this resource with an explicit deny",
             )),
-            Decision::ImplicitDeny => Err((
-                self.gateway_response(
-                    "ACCESS_DENIED",
-                    403,
-                    "User is not authorized to access this resource",
-                    "Message",
-                ),
-                used,
-            )),
+            Decision::ImplicitDeny => Err(denied("User is not authorized to access this resource")),
         }
     }
 
+    fn cached(&self, key: &(String, String)) -> Option<Answer> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(key)
+            .filter(|c| c.expires > Instant::now())
+            .map(|c| c.answer.clone())
+    }
+
+    fn remember(&self, key: (String, String), answer: &Answer, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        let cached = Cached {
+            answer: answer.clone(),
+            expires: Instant::now() + ttl,
+        };
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, cached);
+    }
+
+    /// Invokes the authorizer function with a TOKEN event and reads its answer.
+    fn call_authorizer(
+        &self,
+        function: &str,
+        token: &str,
+        arn: &str,
+    ) -> Result<Answer, AuthorizerFailure> {
+        let function = self
+            .functions
+            .get(function)
+            .ok_or(AuthorizerFailure::Broken)?;
+        self.authorizer_calls.fetch_add(1, Ordering::Relaxed);
+        let mut event = ApiGatewayCustomAuthorizerRequest::default();
+        event.type_ = Some("TOKEN".to_owned());
+        event.authorization_token = Some(token.to_owned());
+        event.method_arn = Some(arn.to_owned());
+        let payload = serde_json::to_vec(&event).map_err(|_| AuthorizerFailure::Broken)?;
+        let body = match function.invoke(&payload, INVOKE_TIMEOUT) {
+            Ok(Outcome::Response(body)) => body,
+            Ok(Outcome::Error { error_message, .. }) if error_message == "Unauthorized" => {
+                return Err(AuthorizerFailure::Unauthorized);
+            }
+            _ => return Err(AuthorizerFailure::Broken),
+        };
+        read_answer(&body).ok_or(AuthorizerFailure::Broken)
+    }
+
     /// API Gateway's response of `kind`, customized by the template's `GatewayResponses`.
-    fn gateway_response(&self, kind: &str, status: u16, message: &str, key: &str) -> Response {
+    fn gateway_response(
+        &self,
+        kind: &str,
+        status: StatusCode,
+        message: &str,
+        key: &str,
+    ) -> Response<Bytes> {
         let message_string = if message.is_empty() {
             Value::Null
         } else {
@@ -480,165 +492,170 @@ impl Gateway {
                 .replace("$context.error.message", message),
             None => json!({ key: message_string }).to_string(),
         };
-        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-        headers.extend(custom.map(|c| c.headers.clone()).unwrap_or_default());
-        Response {
-            status: custom.and_then(|c| c.status).unwrap_or(status),
-            headers,
-            body: body.into_bytes(),
+        let status = custom
+            .and_then(|c| c.status)
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(status);
+        let mut response = json_response(status, &Value::Null);
+        *response.body_mut() = Bytes::from(body);
+        for (name, value) in custom.map(|c| c.headers.as_slice()).unwrap_or_default() {
+            if let (Ok(name), Ok(value)) = (
+                header::HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                response.headers_mut().append(name, value);
+            }
         }
+        response
     }
 
+    /// The REST API proxy event (payload 1.0) for `req` on `route`.
     fn proxy_event(
         &self,
         route: &Route,
-        req: &Request,
-        path_params: &BTreeMap<String, String>,
-        authorizer: Option<(String, Map<String, Value>)>,
+        req: &Request<Bytes>,
+        path_params: BTreeMap<String, String>,
+        authorizer: Option<Answer>,
         peer: Option<SocketAddr>,
-    ) -> Value {
-        let mut headers = Map::new();
-        let mut multi_headers: Map<String, Value> = Map::new();
-        for (k, v) in &req.headers {
-            headers.insert(k.clone(), Value::String(v.clone()));
-            match multi_headers.get_mut(k) {
-                Some(Value::Array(a)) => a.push(Value::String(v.clone())),
-                _ => {
-                    multi_headers.insert(k.clone(), json!([v]));
-                }
-            }
-        }
-        let mut query = Map::new();
-        let mut multi_query: Map<String, Value> = Map::new();
-        for (k, v) in form_urlencoded::parse(req.query().as_bytes()) {
-            query.insert(k.to_string(), Value::String(v.to_string()));
-            match multi_query.get_mut(k.as_ref()) {
-                Some(Value::Array(a)) => a.push(Value::String(v.to_string())),
-                _ => {
-                    multi_query.insert(k.to_string(), json!([v]));
-                }
-            }
-        }
-        let (body, base64) = match std::str::from_utf8(&req.body) {
-            _ if req.body.is_empty() => (Value::Null, false),
-            Ok(text) => (Value::String(text.to_owned()), false),
-            Err(_) => (Value::String(BASE64.encode(&req.body)), true),
-        };
+    ) -> ApiGatewayProxyRequest {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let request_id = format!(
-            "local-{:016x}-{:08}",
-            now_ms,
+        let path = req.uri().path();
+        let mut context = ApiGatewayProxyRequestContext::default();
+        context.account_id = Some(LOCAL_ACCOUNT.to_owned());
+        context.apiid = Some(LOCAL_API_ID.to_owned());
+        context.stage = Some(self.stack.stage.clone());
+        context.request_id = Some(format!(
+            "local-{now_ms:016x}-{:08}",
             self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut context = json!({
-            "accountId": LOCAL_ACCOUNT,
-            "apiId": LOCAL_API_ID,
-            "stage": self.stack.stage,
-            "requestId": request_id,
-            "resourcePath": route.path,
-            "httpMethod": req.method,
-            "path": format!("/{}{}", self.stack.stage, req.path()),
-            "protocol": "HTTP/1.1",
-            "requestTimeEpoch": now_ms as u64,
-            "identity": {"sourceIp": peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "127.0.0.1".into()),
-                         "userAgent": req.header("user-agent")},
-        });
-        if let Some((principal, ctx)) = authorizer {
-            let mut a = ctx;
-            a.insert("principalId".into(), Value::String(principal));
-            a.insert("integrationLatency".into(), json!(0));
-            context["authorizer"] = Value::Object(a);
+        ));
+        context.resource_path = Some(route.path.clone());
+        context.http_method = req.method().clone();
+        context.path = Some(format!("/{}{}", self.stack.stage, path));
+        context.protocol = Some("HTTP/1.1".to_owned());
+        context.request_time_epoch = i64::try_from(now_ms).unwrap_or_default();
+        context.identity.source_ip =
+            Some(peer.map_or_else(|| "127.0.0.1".into(), |p| p.ip().to_string()));
+        context.identity.user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(answer) = authorizer {
+            let fields = &mut context.authorizer.fields;
+            fields.extend(answer.context);
+            fields.insert("principalId".into(), Value::String(answer.principal));
+            fields.insert("integrationLatency".into(), json!(0));
         }
-        let or_null = |m: Map<String, Value>| {
-            if m.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(m)
-            }
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()) {
+            query
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
+        }
+        let query = QueryMap::from(query);
+        let (body, is_base64_encoded) = match std::str::from_utf8(req.body()) {
+            _ if req.body().is_empty() => (None, false),
+            Ok(text) => (Some(text.to_owned()), false),
+            Err(_) => (Some(BASE64.encode(req.body())), true),
         };
-        json!({
-            "resource": route.path,
-            "path": req.path(),
-            "httpMethod": req.method,
-            "headers": or_null(headers),
-            "multiValueHeaders": or_null(multi_headers),
-            "queryStringParameters": or_null(query),
-            "multiValueQueryStringParameters": or_null(multi_query),
-            "pathParameters": if path_params.is_empty() { Value::Null } else { json!(path_params) },
-            "stageVariables": null,
-            "requestContext": context,
-            "body": body,
-            "isBase64Encoded": base64,
-        })
+        let mut event = ApiGatewayProxyRequest::default();
+        event.resource = Some(route.path.clone());
+        event.path = Some(path.to_owned());
+        event.http_method = req.method().clone();
+        event.headers = req.headers().clone();
+        event.multi_value_headers = req.headers().clone();
+        event.query_string_parameters = query.clone();
+        event.multi_value_query_string_parameters = query;
+        event.path_parameters = path_params.into_iter().collect();
+        event.request_context = context;
+        event.body = body;
+        event.is_base64_encoded = is_base64_encoded;
+        event
     }
 }
 
-/// Turns a function's proxy response into HTTP; `None` when it is malformed (a 502).
-fn proxy_response(body: &[u8]) -> Option<Response> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let status = u16::try_from(v.get("statusCode")?.as_u64()?).ok()?;
-    let mut headers = Vec::new();
-    for (k, val) in v
-        .get("headers")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        headers.push((
-            k.clone(),
-            val.as_str().map_or_else(|| val.to_string(), str::to_owned),
-        ));
+/// Why an authorizer gave no policy.
+enum AuthorizerFailure {
+    /// It answered `Unauthorized`: a 401.
+    Unauthorized,
+    /// It failed, timed out or answered something API Gateway cannot use: a 500.
+    Broken,
+}
+
+/// Reads an authorizer's answer; `None` where API Gateway would fail with a 500 (no principal,
+/// no policy, or a context value that is not a string, number or boolean).
+fn read_answer(body: &[u8]) -> Option<Answer> {
+    let raw: Value = serde_json::from_slice(body).ok()?;
+    if !policy::context_is_valid(raw.get("context")) {
+        return None;
     }
-    for (k, vals) in v
-        .get("multiValueHeaders")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        if headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
-            continue;
-        }
-        for val in vals.as_array().into_iter().flatten() {
-            headers.push((
-                k.clone(),
-                val.as_str().map_or_else(|| val.to_string(), str::to_owned),
-            ));
-        }
-    }
-    let text = v.get("body").and_then(Value::as_str).unwrap_or_default();
-    let body = if v
-        .get("isBase64Encoded")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        BASE64.decode(text).ok()?
-    } else {
-        text.as_bytes().to_vec()
-    };
-    Some(Response {
-        status,
-        headers,
-        body,
+    let policy = raw.get("policyDocument")?.clone();
+    let typed: ApiGatewayCustomAuthorizerResponse<Option<Map<String, Value>>> =
+        serde_json::from_value(raw).ok()?;
+    Some(Answer {
+        principal: typed.principal_id?,
+        policy,
+        context: typed.context.unwrap_or_default(),
     })
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Payload Too Large",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "",
+/// The environment function `id` runs with: its template's, the pass-through variables, the
+/// caller's, then `--env-vars`.
+fn function_spec(
+    options: &Options,
+    id: &str,
+    def: &template::FunctionDef,
+) -> Result<FunctionSpec, GatewayError> {
+    let mut spec = FunctionSpec::new(def.binary.clone(), options.bin_dir.join(&def.binary));
+    spec.echo_logs = options.echo_logs;
+    let passthrough = PASSTHROUGH
+        .iter()
+        .filter_map(|key| std::env::var(key).ok().map(|v| (key.to_string(), v)));
+    let env_vars = ["Parameters", id]
+        .into_iter()
+        .flat_map(|scope| options.env_vars.get(scope).into_iter().flatten())
+        .map(|(k, v)| (k.clone(), v.clone()));
+    spec.env = def
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(passthrough)
+        .chain(options.env.iter().cloned())
+        .chain(env_vars)
+        .collect();
+    if !def.secret_vars.is_empty() && !spec.env.iter().any(|(k, _)| k == "JWT_SECRET") {
+        return Err(GatewayError::NoLocalSecret(id.to_owned()));
     }
+    Ok(spec)
+}
+
+/// Turns a function's proxy response into HTTP; `None` when it is malformed (a 502).
+fn proxy_response(body: &[u8]) -> Option<Response<Bytes>> {
+    let proxy: ApiGatewayProxyResponse = serde_json::from_slice(body).ok()?;
+    let status = StatusCode::from_u16(u16::try_from(proxy.status_code).ok()?).ok()?;
+    let body = match proxy.body {
+        None | Some(Body::Empty) => Vec::new(),
+        Some(Body::Text(text)) if proxy.is_base64_encoded => BASE64.decode(text).ok()?,
+        Some(Body::Text(text)) => text.into_bytes(),
+        Some(other) => other.to_vec(),
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in &proxy.multi_value_headers {
+        headers.append(name, value.clone());
+    }
+    // Single-value headers win over multi-value ones of the same name, as in API Gateway.
+    for name in proxy.headers.keys() {
+        headers.remove(name);
+    }
+    for (name, value) in &proxy.headers {
+        headers.append(name, value.clone());
+    }
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Some(response)
 }

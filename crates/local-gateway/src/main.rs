@@ -93,6 +93,11 @@ fn main() -> ExitCode {
         "local-gateway: listening on http://{}:{}",
         cli.host, cli.port
     );
-    gateway.serve(listener);
-    ExitCode::SUCCESS
+    match std::sync::Arc::new(gateway).serve(listener) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
