@@ -1,5 +1,6 @@
 //! Measures the built binary as Lambda runs it: N warm invocations through a local Runtime API,
-//! round-trip latency percentiles and the process's peak resident memory.
+//! the function's CPU time per invocation (what Lambda bills, and what a warm authorizer
+//! costs), round-trip latency percentiles and the process's peak resident memory.
 //!
 //! `cargo build --release -p check-token && cargo run --release -p check-token --example warm_invocations -- [N]`
 
@@ -49,16 +50,23 @@ fn main() {
         "first invocation must Allow"
     );
     let mut times = Vec::with_capacity(n);
+    let cpu_before = f.cpu_time();
     for _ in 0..n {
         let t = Instant::now();
         let out = f.invoke(event.as_bytes(), timeout).unwrap();
         times.push(t.elapsed());
         assert!(matches!(out, local_runtime::Outcome::Response(_)));
     }
+    let cpu = match (cpu_before, f.cpu_time()) {
+        (Some(before), Some(after)) => {
+            format!("{:.1} µs", (after - before).as_secs_f64() * 1e6 / n as f64)
+        }
+        _ => "?".into(),
+    };
     times.sort();
     let pct = |p: f64| times[((n as f64 * p) as usize).min(n - 1)];
     println!(
-        "{binary}: {n} warm invocations, round trip p50 {:?} p90 {:?} p99 {:?}; peak RSS {} KiB",
+        "{binary}: {n} warm invocations, function CPU {cpu} per invocation; round trip p50 {:?} p90 {:?} p99 {:?}; peak RSS {} KiB",
         pct(0.50),
         pct(0.90),
         pct(0.99),

@@ -187,39 +187,17 @@ impl Stack {
             .get("Resources")
             .and_then(Value::as_mapping)
             .ok_or_else(|| unsupported("no Resources"))?;
-        let mut parameters = HashMap::new();
-        if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
-            for (name, spec) in params {
-                let Some(name) = name.as_str() else { continue };
-                let default = match spec.get("Default") {
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(Value::Number(n)) => Some(n.to_string()),
-                    Some(Value::Bool(b)) => Some(b.to_string()),
-                    _ => None,
-                };
-                if let Some(v) = overrides.get(name).cloned().or(default) {
-                    parameters.insert(name.to_owned(), v);
-                }
-            }
-        }
-        for name in overrides.keys() {
-            if !parameters.contains_key(name) {
-                return Err(unsupported(format!(
-                    "parameter override {name}: the template has no such parameter"
-                )));
-            }
-        }
         let r = Resolver {
-            parameters,
+            parameters: parameters(&doc, overrides)?,
             resources,
         };
 
-        // The REST API: its stage and authorizers.
+        // The REST API: its stage, authorizers and gateway responses.
         let (api_id, api) = resources
             .iter()
             .find(|(_, v)| v.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Api"))
             .ok_or_else(|| unsupported("no AWS::Serverless::Api resource"))?;
-        let api_id = api_id.as_str().unwrap_or_default().to_owned();
+        let api_id = api_id.as_str().unwrap_or_default();
         let props = api
             .get("Properties")
             .ok_or_else(|| unsupported("the API has no Properties"))?;
@@ -229,72 +207,10 @@ impl Stack {
                 .ok_or_else(|| unsupported("no StageName"))?,
             "StageName",
         )?;
+        let authorizers = authorizers(&r, props)?;
         let default_authorizer = get(props, &["Auth", "DefaultAuthorizer"])
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let mut authorizers = HashMap::new();
-        if let Some(list) = get(props, &["Auth", "Authorizers"]).and_then(Value::as_mapping) {
-            for (name, spec) in list {
-                let name = name.as_str().unwrap_or_default().to_owned();
-                let function = match spec.get("FunctionArn").and_then(intrinsic) {
-                    Some((f, Value::Sequence(args))) if f == "GetAtt" => {
-                        args.first().and_then(Value::as_str).map(str::to_owned)
-                    }
-                    Some((f, Value::String(s))) if f == "GetAtt" => {
-                        s.split('.').next().map(str::to_owned)
-                    }
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    unsupported(format!(
-                        "authorizer {name}: FunctionArn must be !GetAtt Function.Arn"
-                    ))
-                })?;
-                if spec
-                    .get("FunctionPayloadType")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t != "TOKEN")
-                {
-                    return Err(unsupported(format!(
-                        "authorizer {name}: only TOKEN authorizers are emulated"
-                    )));
-                }
-                let identity = spec.get("Identity");
-                let header = identity
-                    .and_then(|i| i.get("Header"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("Authorization")
-                    .to_owned();
-                let validation = match identity.and_then(|i| i.get("ValidationExpression")) {
-                    Some(v) => {
-                        let expr = r.text(v, "ValidationExpression")?;
-                        Some(
-                            regex::Regex::new(&expr).map_err(|source| TemplateError::Regex {
-                                name: name.clone(),
-                                source,
-                            })?,
-                        )
-                    }
-                    None => None,
-                };
-                let ttl = match identity.and_then(|i| i.get("ReauthorizeEvery")) {
-                    Some(v) => r
-                        .text(v, "ReauthorizeEvery")?
-                        .parse()
-                        .map_err(|_| unsupported("ReauthorizeEvery is not a number"))?,
-                    None => 300,
-                };
-                authorizers.insert(
-                    name,
-                    Authorizer {
-                        function,
-                        header,
-                        validation,
-                        ttl: Duration::from_secs(ttl),
-                    },
-                );
-            }
-        }
         if let Some(d) = &default_authorizer
             && !authorizers.contains_key(d)
         {
@@ -311,82 +227,16 @@ impl Stack {
                 continue;
             }
             let id = id.as_str().unwrap_or_default().to_owned();
-            let binary = get(res, &["Metadata", "BuildProperties", "Binary"])
-                .and_then(Value::as_str)
-                .ok_or_else(|| unsupported(format!("{id}: no Metadata.BuildProperties.Binary")))?
-                .to_owned();
-            let mut env = BTreeMap::new();
-            let mut secret_vars = Vec::new();
-            let own =
-                get(res, &["Properties", "Environment", "Variables"]).and_then(Value::as_mapping);
-            for vars in [globals, own].into_iter().flatten() {
-                for (k, v) in vars {
-                    let k = k.as_str().unwrap_or_default().to_owned();
-                    match r.resolve(v) {
-                        Resolved::Text(t) => {
-                            env.insert(k, t);
-                        }
-                        Resolved::Secret => secret_vars.push(k),
-                        Resolved::Unknown => {
-                            return Err(unsupported(format!(
-                                "{id}: environment variable {k} cannot be resolved locally"
-                            )));
-                        }
-                    }
+            for route in api_routes(&id, res, api_id, default_authorizer.as_deref())? {
+                if let Some(a) = &route.authorizer
+                    && !authorizers.contains_key(a)
+                {
+                    return Err(unsupported(format!("{id}: authorizer {a} is not defined")));
                 }
+                routes.push(route);
             }
-            if let Some(events) = get(res, &["Properties", "Events"]).and_then(Value::as_mapping) {
-                for (_, event) in events {
-                    if event.get("Type").and_then(Value::as_str) != Some("Api") {
-                        continue;
-                    }
-                    let p = event.get("Properties").ok_or_else(|| {
-                        unsupported(format!("{id}: Api event without Properties"))
-                    })?;
-                    if let Some(rest_api) = p.get("RestApiId").and_then(intrinsic)
-                        && rest_api.1.as_str() != Some(api_id.as_str())
-                    {
-                        continue;
-                    }
-                    let path = p
-                        .get("Path")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| unsupported(format!("{id}: Api event without Path")))?;
-                    let method = p
-                        .get("Method")
-                        .and_then(Value::as_str)
-                        .unwrap_or("ANY")
-                        .to_ascii_uppercase();
-                    let authorizer = match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
-                        Some("NONE") => None,
-                        Some(name) => Some(name.to_owned()),
-                        None => default_authorizer.clone(),
-                    };
-                    if let Some(a) = &authorizer
-                        && !authorizers.contains_key(a)
-                    {
-                        return Err(unsupported(format!("{id}: authorizer {a} is not defined")));
-                    }
-                    routes.push(Route {
-                        method: if method == "ANY" || method == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
-                            "ANY".into()
-                        } else {
-                            method
-                        },
-                        path: path.to_owned(),
-                        function: id.clone(),
-                        authorizer,
-                    });
-                }
-            }
-            functions.insert(
-                id,
-                FunctionDef {
-                    binary,
-                    env,
-                    secret_vars,
-                },
-            );
+            let function = function(&r, &id, res, globals)?;
+            functions.insert(id, function);
         }
         for a in authorizers.values() {
             if !functions.contains_key(&a.function) {
@@ -396,46 +246,8 @@ impl Stack {
                 )));
             }
         }
-        let mut gateway_responses = HashMap::new();
-        if let Some(list) = props.get("GatewayResponses").and_then(Value::as_mapping) {
-            for (kind, spec) in list {
-                let kind = kind.as_str().unwrap_or_default().to_owned();
-                let status = match spec.get("StatusCode") {
-                    Some(v) => Some(
-                        r.text(v, "StatusCode")?
-                            .parse()
-                            .map_err(|_| unsupported(format!("{kind}: StatusCode")))?,
-                    ),
-                    None => None,
-                };
-                let headers = get(spec, &["ResponseParameters", "Headers"])
-                    .and_then(Value::as_mapping)
-                    .map(|h| {
-                        h.iter()
-                            .filter_map(|(k, v)| {
-                                Some((
-                                    k.as_str()?.to_owned(),
-                                    v.as_str()?.trim_matches('\'').to_owned(),
-                                ))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let template = get(spec, &["ResponseTemplates", "application/json"])
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                gateway_responses.insert(
-                    kind,
-                    GatewayResponse {
-                        status,
-                        headers,
-                        template,
-                    },
-                );
-            }
-        }
         Ok(Self {
-            gateway_responses,
+            gateway_responses: gateway_responses(&r, props)?,
             stage,
             routes,
             authorizers,
@@ -479,6 +291,242 @@ fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
         }
     }
     got.next().is_none().then_some(params)
+}
+
+/// The template's parameters: each one's default, or the override given for it. An override
+/// for a parameter the template does not have is an error, as in `sam deploy`.
+fn parameters(
+    doc: &Value,
+    overrides: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, TemplateError> {
+    let mut parameters = HashMap::new();
+    for (name, spec) in doc
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = name.as_str() else { continue };
+        let default = match spec.get("Default") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Bool(b)) => Some(b.to_string()),
+            _ => None,
+        };
+        if let Some(v) = overrides.get(name).cloned().or(default) {
+            parameters.insert(name.to_owned(), v);
+        }
+    }
+    if let Some(name) = overrides.keys().find(|n| !parameters.contains_key(*n)) {
+        return Err(unsupported(format!(
+            "parameter override {name}: the template has no such parameter"
+        )));
+    }
+    Ok(parameters)
+}
+
+/// The API's Lambda authorizers (`Auth.Authorizers`), by name.
+fn authorizers(r: &Resolver, props: &Value) -> Result<HashMap<String, Authorizer>, TemplateError> {
+    let mut authorizers = HashMap::new();
+    for (name, spec) in get(props, &["Auth", "Authorizers"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        let name = name.as_str().unwrap_or_default().to_owned();
+        let authorizer = authorizer(r, &name, spec)?;
+        authorizers.insert(name, authorizer);
+    }
+    Ok(authorizers)
+}
+
+/// One TOKEN authorizer: its function, identity header, validation expression and cache TTL.
+fn authorizer(r: &Resolver, name: &str, spec: &Value) -> Result<Authorizer, TemplateError> {
+    let function = match spec.get("FunctionArn").and_then(intrinsic) {
+        Some((f, Value::Sequence(args))) if f == "GetAtt" => {
+            args.first().and_then(Value::as_str).map(str::to_owned)
+        }
+        Some((f, Value::String(s))) if f == "GetAtt" => s.split('.').next().map(str::to_owned),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        unsupported(format!(
+            "authorizer {name}: FunctionArn must be !GetAtt Function.Arn"
+        ))
+    })?;
+    if spec
+        .get("FunctionPayloadType")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t != "TOKEN")
+    {
+        return Err(unsupported(format!(
+            "authorizer {name}: only TOKEN authorizers are emulated"
+        )));
+    }
+    let identity = spec.get("Identity");
+    let header = identity
+        .and_then(|i| i.get("Header"))
+        .and_then(Value::as_str)
+        .unwrap_or("Authorization")
+        .to_owned();
+    let validation = match identity.and_then(|i| i.get("ValidationExpression")) {
+        Some(v) => Some(
+            regex::Regex::new(&r.text(v, "ValidationExpression")?).map_err(|source| {
+                TemplateError::Regex {
+                    name: name.to_owned(),
+                    source,
+                }
+            })?,
+        ),
+        None => None,
+    };
+    let ttl = match identity.and_then(|i| i.get("ReauthorizeEvery")) {
+        Some(v) => r
+            .text(v, "ReauthorizeEvery")?
+            .parse()
+            .map_err(|_| unsupported("ReauthorizeEvery is not a number"))?,
+        None => 300,
+    };
+    Ok(Authorizer {
+        function,
+        header,
+        validation,
+        ttl: Duration::from_secs(ttl),
+    })
+}
+
+/// Function `id`'s binary and environment (globals first, then its own).
+fn function(
+    r: &Resolver,
+    id: &str,
+    res: &Value,
+    globals: Option<&serde_norway::Mapping>,
+) -> Result<FunctionDef, TemplateError> {
+    let binary = get(res, &["Metadata", "BuildProperties", "Binary"])
+        .and_then(Value::as_str)
+        .ok_or_else(|| unsupported(format!("{id}: no Metadata.BuildProperties.Binary")))?
+        .to_owned();
+    let mut env = BTreeMap::new();
+    let mut secret_vars = Vec::new();
+    let own = get(res, &["Properties", "Environment", "Variables"]).and_then(Value::as_mapping);
+    for (k, v) in [globals, own].into_iter().flatten().flatten() {
+        let k = k.as_str().unwrap_or_default().to_owned();
+        match r.resolve(v) {
+            Resolved::Text(t) => {
+                env.insert(k, t);
+            }
+            Resolved::Secret => secret_vars.push(k),
+            Resolved::Unknown => {
+                return Err(unsupported(format!(
+                    "{id}: environment variable {k} cannot be resolved locally"
+                )));
+            }
+        }
+    }
+    Ok(FunctionDef {
+        binary,
+        env,
+        secret_vars,
+    })
+}
+
+/// Function `id`'s `Api` events on the API `api_id`, as routes.
+fn api_routes(
+    id: &str,
+    res: &Value,
+    api_id: &str,
+    default_authorizer: Option<&str>,
+) -> Result<Vec<Route>, TemplateError> {
+    let mut routes = Vec::new();
+    for (_, event) in get(res, &["Properties", "Events"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        if event.get("Type").and_then(Value::as_str) != Some("Api") {
+            continue;
+        }
+        let p = event
+            .get("Properties")
+            .ok_or_else(|| unsupported(format!("{id}: Api event without Properties")))?;
+        if let Some(rest_api) = p.get("RestApiId").and_then(intrinsic)
+            && rest_api.1.as_str() != Some(api_id)
+        {
+            continue;
+        }
+        let path = p
+            .get("Path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| unsupported(format!("{id}: Api event without Path")))?;
+        let method = p
+            .get("Method")
+            .and_then(Value::as_str)
+            .unwrap_or("ANY")
+            .to_ascii_uppercase();
+        let authorizer = match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
+            Some("NONE") => None,
+            Some(name) => Some(name.to_owned()),
+            None => default_authorizer.map(str::to_owned),
+        };
+        routes.push(Route {
+            method: if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
+                "ANY".into()
+            } else {
+                method
+            },
+            path: path.to_owned(),
+            function: id.to_owned(),
+            authorizer,
+        });
+    }
+    Ok(routes)
+}
+
+/// The API's `GatewayResponses`: status, headers (quotes stripped) and body template.
+fn gateway_responses(
+    r: &Resolver,
+    props: &Value,
+) -> Result<HashMap<String, GatewayResponse>, TemplateError> {
+    let mut responses = HashMap::new();
+    for (kind, spec) in props
+        .get("GatewayResponses")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        let kind = kind.as_str().unwrap_or_default().to_owned();
+        let status = match spec.get("StatusCode") {
+            Some(v) => Some(
+                r.text(v, "StatusCode")?
+                    .parse()
+                    .map_err(|_| unsupported(format!("{kind}: StatusCode")))?,
+            ),
+            None => None,
+        };
+        let headers = get(spec, &["ResponseParameters", "Headers"])
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str()?.to_owned(),
+                    v.as_str()?.trim_matches('\'').to_owned(),
+                ))
+            })
+            .collect();
+        let template = get(spec, &["ResponseTemplates", "application/json"])
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        responses.insert(
+            kind,
+            GatewayResponse {
+                status,
+                headers,
+                template,
+            },
+        );
+    }
+    Ok(responses)
 }
 
 #[cfg(test)]
