@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use authcore::token::{Subject, now_seconds};
-use authcore::{Config, TokenIssuer};
+use authcore::token::now_seconds;
 use local_runtime::moto::MotoServer;
 use local_runtime::{Function, FunctionSpec, Outcome, built_binary, local_aws_env};
 use serde_json::json;
@@ -24,18 +23,7 @@ fn start(secret: &str) -> Function {
 }
 
 fn mint(secret: &str, sub: &str, at: u64) -> String {
-    let config = Config::with_secret(secret).unwrap();
-    let key = config.inline_key().unwrap();
-    let subject = Subject {
-        sub: sub.into(),
-        email: Some("e2e@example.com".into()),
-        name: Some("End To End".into()),
-        roles: vec!["reader".into()],
-    };
-    TokenIssuer::new(key, &config)
-        .issue_at(subject, at)
-        .unwrap()
-        .token
+    testkit::mint(secret, testkit::demo_subject(sub), at)
 }
 
 fn event_file(name: &str, token: &str) -> Vec<u8> {
@@ -73,7 +61,7 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
     );
     assert_eq!(
         v["context"],
-        json!({"sub": "user-e2e", "email": "e2e@example.com", "name": "End To End", "roles": "reader"})
+        json!({"sub": "user-e2e", "email": "demo@example.com", "name": "Demo User", "roles": "reader,writer"})
     );
 
     let expired = mint(&secret, "user-e2e", now_seconds() - 7200);
@@ -144,26 +132,6 @@ fn a_short_secret_stops_start_up_with_a_clear_message() {
     );
 }
 
-/// Creates a secret in moto's Secrets Manager and returns its ARN.
-fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
-    let client =
-        aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(
-        client
-            .create_secret()
-            .name(name)
-            .secret_string(value)
-            .send(),
-    )
-    .unwrap()
-    .arn
-    .unwrap()
-}
-
 fn start_with_arn(endpoint: &str, arn: &str) -> Function {
     let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
     let mut spec = FunctionSpec::new("check-token", binary).env("JWT_SECRET_ARN", arn);
@@ -177,7 +145,7 @@ fn start_with_arn(endpoint: &str, arn: &str) -> Function {
 fn the_key_comes_from_secrets_manager_when_jwt_secret_arn_is_set() {
     let moto = MotoServer::start();
     let secret = authcore::generate_secret().unwrap();
-    let arn = create_secret(&moto.endpoint(), "jwt-key", &secret);
+    let arn = testkit::create_secret_at(&moto.endpoint(), "jwt-key", &secret);
     let f = start_with_arn(&moto.endpoint(), &arn);
     let good = mint(&secret, "from-secrets-manager", now_seconds());
     let v = f
@@ -195,7 +163,7 @@ fn the_key_comes_from_secrets_manager_when_jwt_secret_arn_is_set() {
     assert!(!f.logs().contains(&secret));
 
     // A secret too short to sign with stops start-up, saying why, without its value.
-    let short = create_secret(&moto.endpoint(), "short-key", "twenty-bytes-exactly");
+    let short = testkit::create_secret_at(&moto.endpoint(), "short-key", "twenty-bytes-exactly");
     let f = start_with_arn(&moto.endpoint(), &short);
     assert!(!f.wait_exit(TIMEOUT).expect("start-up must fail").success());
     let logs = f.logs();

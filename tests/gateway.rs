@@ -10,8 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use authcore::token::{Subject, now_seconds};
-use authcore::{Config, TokenIssuer};
+use authcore::token::now_seconds;
 mod common;
 
 use local_gateway::{Gateway, Options};
@@ -68,17 +67,14 @@ fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -
 }
 
 fn mint(secret: &str, sub: &str, at: u64) -> String {
-    let config = Config::with_secret(secret).unwrap();
-    TokenIssuer::new(config.inline_key().unwrap(), &config)
-        .issue_at(
-            Subject {
-                sub: sub.into(),
-                ..Default::default()
-            },
-            at,
-        )
-        .unwrap()
-        .token
+    testkit::mint(
+        secret,
+        authcore::Subject {
+            sub: sub.into(),
+            ..Default::default()
+        },
+        at,
+    )
 }
 
 /// What a client sees, whichever stack serves it.

@@ -1,9 +1,6 @@
 //! Shared by the end-to-end tests.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use local_runtime::{built_binary, local_aws_env};
+use local_runtime::built_binary;
 
 /// Creates `table` (if it does not exist) on the local server at `endpoint` and adds a user,
 /// with the built `authctl`, the way a person would: the password on standard input.
@@ -24,20 +21,7 @@ pub fn add_user(
         (vec!["table", "create"], String::new()),
         (add, format!("{password}\n")),
     ] {
-        let mut child = Command::new(&authctl)
-            .args(&args)
-            .env_clear()
-            .envs(local_aws_env(endpoint))
-            .env("USERS_TABLE", table)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "authctl {args:?}");
+        let out = testkit::authctl(&authctl, endpoint, table, &args, &stdin, &[]);
+        assert!(out.status.success(), "authctl {args:?}: {out:?}");
     }
 }

@@ -1,29 +1,19 @@
 //! The built `authctl` against a real moto_server.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 
 use local_runtime::moto::MotoServer;
 
 fn authctl(endpoint: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authctl"))
-        .args(args)
-        .env_clear()
-        .envs(local_runtime::local_aws_env(endpoint))
-        .env("USERS_TABLE", "cli-users")
-        .env("JWT_SECRET", "cli-test-secret-0123456789abcdef-0123")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    testkit::authctl(
+        Path::new(env!("CARGO_BIN_EXE_authctl")),
+        endpoint,
+        "cli-users",
+        args,
+        stdin,
+        &[("JWT_SECRET", "cli-test-secret-0123456789abcdef-0123")],
+    )
 }
 
 fn text(out: &Output) -> String {

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use authcore::token::{Subject, now_seconds};
-use authcore::{Config, SigningKey, TokenIssuer};
+use authcore::Config;
+use authcore::token::now_seconds;
 use check_token::response::iam_policy;
 use check_token::{
     AuthorizerInput, Outcome, State, UNAUTHORIZED, Unauthorized, Verdict, authorize, handler,
@@ -33,17 +33,7 @@ fn state() -> State {
 }
 
 fn mint_with(secret: &str, sub: &str, now: u64) -> String {
-    let key = SigningKey::new(secret.as_bytes().to_vec()).unwrap();
-    let subject = Subject {
-        sub: sub.into(),
-        email: Some("demo@example.com".into()),
-        name: Some("Demo User".into()),
-        roles: vec!["reader".into(), "writer".into()],
-    };
-    TokenIssuer::new(&key, &config(secret))
-        .issue_at(subject, now)
-        .unwrap()
-        .token
+    testkit::mint(secret, testkit::demo_subject(sub), now)
 }
 
 fn mint(sub: &str) -> String {

@@ -35,15 +35,7 @@ async fn issue(client: &aws_sdk_secretsmanager::Client, arn: &str, sub: &str) ->
 }
 
 async fn create_secret(client: &aws_sdk_secretsmanager::Client, name: &str) -> String {
-    client
-        .create_secret()
-        .name(name)
-        .secret_string(authcore::generate_secret().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap()
+    testkit::create_secret(client, name, &authcore::generate_secret().unwrap()).await
 }
 
 async fn rotate(client: &aws_sdk_secretsmanager::Client, arn: &str) {

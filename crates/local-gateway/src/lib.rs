@@ -327,7 +327,7 @@ impl Gateway {
             None => (None, CacheUse::None),
             Some(name) => match self.authorize(name, req) {
                 Ok((answer, used)) => (Some(answer), used),
-                Err(refused) => return refused,
+                Err(refused) => return *refused,
             },
         };
         let Some(function) = self.functions.get(&route.function) else {
@@ -362,7 +362,7 @@ impl Gateway {
         &self,
         name: &str,
         req: &Request<Bytes>,
-    ) -> Result<(Answer, CacheUse), (Response<Bytes>, CacheUse)> {
+    ) -> Result<(Answer, CacheUse), Box<Refused>> {
         let unauthorized = |used| {
             let response = self.gateway_response(
                 "UNAUTHORIZED",
@@ -379,14 +379,14 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty());
         let Some(token) = token else {
-            return Err(unauthorized(CacheUse::None));
+            return Err(Box::new(unauthorized(CacheUse::None)));
         };
         if authorizer
             .validation
             .as_ref()
             .is_some_and(|re| !re.is_match(token))
         {
-            return Err(unauthorized(CacheUse::None));
+            return Err(Box::new(unauthorized(CacheUse::None)));
         }
         let arn = self.method_arn(req.method().as_str(), req.uri().path());
         let key = (name.to_owned(), token.to_owned());
@@ -397,7 +397,9 @@ impl Gateway {
                     self.remember(key, &answer, authorizer.ttl);
                     (answer, CacheUse::Miss)
                 }
-                Err(AuthorizerFailure::Unauthorized) => return Err(unauthorized(CacheUse::Miss)),
+                Err(AuthorizerFailure::Unauthorized) => {
+                    return Err(Box::new(unauthorized(CacheUse::Miss)));
+                }
                 Err(AuthorizerFailure::Broken) => {
                     let response = self.gateway_response(
                         "AUTHORIZER_CONFIGURATION_ERROR",
@@ -405,7 +407,7 @@ impl Gateway {
                         "",
                         "message",
                     );
-                    return Err((response, CacheUse::Miss));
+                    return Err(Box::new((response, CacheUse::Miss)));
                 }
             },
         };
@@ -416,10 +418,12 @@ impl Gateway {
         };
         match policy::evaluate(&answer.policy, &arn) {
             Decision::Allow => Ok((answer, used)),
-            Decision::ExplicitDeny => Err(denied(
+            Decision::ExplicitDeny => Err(Box::new(denied(
                 "User is not authorized to access this resource with an explicit deny",
-            )),
-            Decision::ImplicitDeny => Err(denied("User is not authorized to access this resource")),
+            ))),
+            Decision::ImplicitDeny => Err(Box::new(denied(
+                "User is not authorized to access this resource",
+            ))),
         }
     }
 
@@ -577,6 +581,9 @@ impl Gateway {
         event
     }
 }
+
+/// The gateway's own answer to a request the authorizer step refused, and how the cache was used.
+type Refused = (Response<Bytes>, CacheUse);
 
 /// Why an authorizer gave no policy.
 enum AuthorizerFailure {

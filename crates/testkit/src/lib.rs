@@ -1,0 +1,87 @@
+//! Helpers shared by several crates' tests. Never linked into a function.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use authcore::{Config, Subject, TokenIssuer};
+
+/// The user the tests' tokens are for: `sub`, with the demo user's email, name and roles.
+pub fn demo_subject(sub: &str) -> Subject {
+    Subject {
+        sub: sub.into(),
+        email: Some("demo@example.com".into()),
+        name: Some("Demo User".into()),
+        roles: vec!["reader".into(), "writer".into()],
+    }
+}
+
+/// A token for `subject` signed with `secret` (no `kid`), issued at `at` with the default
+/// issuer, audience and lifetime.
+pub fn mint(secret: &str, subject: Subject, at: u64) -> String {
+    let config = Config::with_secret(secret).expect("a test secret of at least 32 bytes");
+    let key = config.inline_key().expect("an inline key");
+    TokenIssuer::new(key, &config)
+        .issue_at(subject, at)
+        .expect("signing")
+        .token
+}
+
+/// Creates secret `name` holding `value` and returns its ARN.
+pub async fn create_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+) -> String {
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create the secret")
+        .arn
+        .expect("an ARN")
+}
+
+/// [`create_secret`] on the local server at `endpoint`, for tests without a runtime.
+pub fn create_secret_at(endpoint: &str, name: &str, value: &str) -> String {
+    let client =
+        aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint));
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(create_secret(&client, name, value))
+}
+
+/// Runs the built `authctl` at `binary` against the local server at `endpoint` and `table`,
+/// the way a person would: `stdin` (a password) on standard input, nothing else from this
+/// process's environment but `env`.
+pub fn authctl(
+    binary: &Path,
+    endpoint: &str,
+    table: &str,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut child = Command::new(binary)
+        .args(args)
+        .env_clear()
+        .envs(local_runtime::local_aws_env(endpoint))
+        .env("USERS_TABLE", table)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("authctl runs")
+}
