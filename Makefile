@@ -15,6 +15,8 @@ export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 FUNCTIONS := check-token authenticate hello
+# Where cargo builds, as cargo itself says (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
+TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 .PHONY: fuzz dev test test-deployed lint template package build build-bins bench venv clean
 
@@ -41,8 +43,8 @@ template: venv
 ## cargo lambda builds them; needs no cross-compilation standard library.
 package: venv
 	cargo lambda build --release --locked $(addprefix --bin ,$(FUNCTIONS))
-	@for f in $(FUNCTIONS); do test -x target/lambda/$$f/bootstrap || { echo "no bootstrap for $$f"; exit 1; }; \
-	  printf '%-14s %s bytes\n' "$$f" "$$(stat -c %s target/lambda/$$f/bootstrap)"; done
+	@dir="$(TARGET_DIR)"; for f in $(FUNCTIONS); do test -x "$$dir/lambda/$$f/bootstrap" || { echo "no bootstrap for $$f in $$dir/lambda"; exit 1; }; \
+	  printf '%-14s %s bytes\n' "$$f" "$$(stat -c %s "$$dir/lambda/$$f/bootstrap")"; done
 
 ## make build: what `sam deploy` ships: arm64 release builds through SAM and cargo-lambda (zig).
 ## Needs the arm64 standard library: rustup target add aarch64-unknown-linux-gnu

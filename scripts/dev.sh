@@ -6,7 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${DEV_BIN_DIR:-target/debug}
+# The binaries are wherever cargo builds (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
+if [ -z "${DEV_BIN_DIR:-}" ]; then
+  DEV_BIN_DIR="$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug"
+fi
+BIN=$DEV_BIN_DIR
 PORT=${DEV_PORT:-3000}
 ENV_FILE=${DEV_ENV_FILE:-.env}
 DEMO_EMAIL=${DEV_DEMO_EMAIL:-demo@example.com}
