@@ -31,14 +31,15 @@ fn corpus() -> Vec<Case> {
 }
 
 fn verifier() -> TokenVerifier {
+    let vars = [
+        ("JWT_SECRET", SECRET),
+        ("JWT_ISSUER", "https://issuer.example"),
+        ("JWT_AUDIENCE", "orders-api"),
+    ];
     let config = Config::from_lookup(|k| {
-        match k {
-            "JWT_SECRET" => Some(SECRET),
-            "JWT_ISSUER" => Some("https://issuer.example"),
-            "JWT_AUDIENCE" => Some("orders-api"),
-            _ => None,
-        }
-        .map(str::to_owned)
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
     })
     .unwrap();
     TokenVerifier::new(config.inline_key().unwrap(), &config)

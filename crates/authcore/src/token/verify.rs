@@ -264,14 +264,15 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn config() -> Config {
+        let vars = [
+            ("JWT_SECRET", SECRET),
+            ("JWT_ISSUER", "https://issuer.example"),
+            ("JWT_AUDIENCE", "orders-api"),
+        ];
         Config::from_lookup(|k| {
-            match k {
-                "JWT_SECRET" => Some(SECRET),
-                "JWT_ISSUER" => Some("https://issuer.example"),
-                "JWT_AUDIENCE" => Some("orders-api"),
-                _ => None,
-            }
-            .map(str::to_owned)
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
         })
         .unwrap()
     }
