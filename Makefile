@@ -56,6 +56,9 @@ build: venv
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@# No dependency that nothing uses.
+	@command -v cargo-machete >/dev/null || cargo install --locked --quiet cargo-machete@0.9.2
+	cargo machete
 	@# The authorizer must stay free of the DynamoDB SDK.
 	@if cargo tree -p check-token -e normal --prefix none --locked | grep -q '^aws-sdk-dynamodb'; then \
 	  echo "check-token depends on aws-sdk-dynamodb: keep DynamoDB code out of the authorizer"; exit 1; fi

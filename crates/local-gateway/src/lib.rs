@@ -259,6 +259,7 @@ impl Gateway {
                 let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
+                let _ = stream.set_nodelay(true);
                 let gateway = self.clone();
                 let service =
                     hyper::service::service_fn(move |req| gateway.clone().serve_one(req, peer));

@@ -293,15 +293,6 @@ impl Function {
         }
     }
 
-    /// Invokes with a JSON value.
-    pub fn invoke_json(
-        &self,
-        payload: &serde_json::Value,
-        timeout: Duration,
-    ) -> Result<Outcome, RuntimeError> {
-        self.invoke(payload.to_string().as_bytes(), timeout)
-    }
-
     /// Waits until the process exits (for start-up failures), up to `timeout`.
     pub fn wait_exit(&self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let started = Instant::now();
@@ -415,6 +406,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
                 Err(_) => continue,
             },
         };
+        // Small request/response exchanges: no Nagle delay, as on Lambda's own Runtime API.
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let service = hyper::service::service_fn(move |req| handle(req, shared.clone()));
         tokio::spawn(
