@@ -45,10 +45,12 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// API Gateway's payload limit: larger bodies get a 413.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Variables passed from the gateway's environment to every function.
-const PASSTHROUGH: [&str; 11] = [
+/// The misspelled Secrets Manager variable is passed on too, so the functions warn about it.
+const PASSTHROUGH: [&str; 12] = [
     "JWT_SECRET",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     "AWS_ENDPOINT_URL_SECRETSMANAGER",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -666,4 +668,36 @@ fn proxy_response(body: &[u8]) -> Option<Response<Bytes>> {
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn functions_get_the_endpoint_variables_the_sdk_reads() {
+        // The only test in this binary that touches these variables.
+        // SAFETY: no other thread of this test binary reads or writes them.
+        unsafe {
+            std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1");
+            std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2");
+        }
+        let options = Options::new("template.yaml", "bin");
+        let def = template::FunctionDef {
+            binary: "check-token".into(),
+            env: BTreeMap::new(),
+            secret_vars: Vec::new(),
+        };
+        let spec = function_spec(&options, "CheckTokenFunction", &def).unwrap();
+        for (name, value) in [
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2"),
+        ] {
+            assert!(
+                spec.env.iter().any(|(k, v)| k == name && v == value),
+                "{name} is not passed on: {:?}",
+                spec.env
+            );
+        }
+    }
 }

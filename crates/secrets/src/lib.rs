@@ -1,8 +1,9 @@
 //! The signing keys, resolved at start-up: inline from `JWT_SECRET` (and `JWT_PREVIOUS_SECRET`),
 //! or from the AWS Secrets Manager secret named by `JWT_SECRET_ARN`, whose `AWSCURRENT` and
-//! `AWSPREVIOUS` versions form the key ring (each named by its version id). The SDK honours
-//! `AWS_ENDPOINT_URL_SECRETSMANAGER`. Only the Secrets Manager SDK is linked here, so the
-//! authorizer stays free of DynamoDB code.
+//! `AWSPREVIOUS` versions form the key ring (each named by its version id). The SDK reads its
+//! endpoint from `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or `AWS_ENDPOINT_URL`), for a local
+//! Secrets Manager such as moto or LocalStack. Only the Secrets Manager SDK is linked here, so
+//! the authorizer stays free of DynamoDB code.
 
 use std::time::Duration;
 
@@ -36,8 +37,20 @@ pub enum SecretError {
     },
 }
 
+/// The variable the AWS SDK reads for the Secrets Manager endpoint.
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
+/// A spelling of it that the SDK does not read (this project's README once gave it): a local
+/// endpoint set only there is ignored, and the calls go to AWS.
+pub const MISSPELLED_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SECRETSMANAGER";
+
 /// Builds a Secrets Manager client from the environment, with timeouts fit for a cold start.
 pub async fn client_from_env() -> Client {
+    if std::env::var_os(MISSPELLED_ENDPOINT_VAR).is_some() {
+        tracing::warn!(
+            "{MISSPELLED_ENDPOINT_VAR} is set, but the AWS SDK does not read it: \
+             set {ENDPOINT_VAR} (or AWS_ENDPOINT_URL) to use a local Secrets Manager"
+        );
+    }
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(5))

@@ -1,0 +1,137 @@
+//! The functions reach a local AWS through the per-service endpoint variables the AWS SDK for
+//! Rust reads — `AWS_ENDPOINT_URL_SECRETS_MANAGER` and `AWS_ENDPOINT_URL_DYNAMODB` — with no
+//! `AWS_ENDPOINT_URL` set. The secret and the user exist only in the local server, so every
+//! success below proves the call went there.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+mod common;
+
+use authcore::token::now_seconds;
+use authcore::{Config, SigningKey, TokenVerifier};
+use local_runtime::moto::MotoServer;
+use local_runtime::{Function, FunctionSpec, Outcome, built_binary, local_aws_env};
+use serde_json::Value;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Dummy credentials, region and log format, without the catch-all endpoint.
+fn spec(binary: &str, endpoint: &str) -> FunctionSpec {
+    let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = FunctionSpec::new(binary, path);
+    for (key, value) in local_aws_env(endpoint) {
+        if key != "AWS_ENDPOINT_URL" {
+            spec = spec.env(key, value);
+        }
+    }
+    spec
+}
+
+fn event(name: &str, token: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("REPLACE_WITH_TOKEN", token)
+        .into_bytes()
+}
+
+fn allowed(f: &Function, token: &str) -> Value {
+    let out = f
+        .invoke(&event("check-token.json", token), TIMEOUT)
+        .unwrap();
+    out.json()
+        .unwrap_or_else(|| panic!("{out:?}\n{}", f.logs()))
+}
+
+#[test]
+fn only_the_per_service_endpoint_variables_reach_the_local_server() {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let secret = authcore::generate_secret().unwrap();
+    let arn = testkit::create_secret_at(&endpoint, "endpoint-key", &secret);
+    common::add_user(
+        &endpoint,
+        "endpoint-users",
+        "demo@example.com",
+        "Demo",
+        &[],
+        "correct horse battery staple",
+    );
+
+    // check-token: the key from Secrets Manager.
+    let check = Function::start(
+        spec("check-token", &endpoint)
+            .env("JWT_SECRET_ARN", &arn)
+            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &endpoint),
+    )
+    .unwrap();
+    let token = testkit::mint(
+        &secret,
+        testkit::demo_subject("endpoint-user"),
+        now_seconds(),
+    );
+    assert_eq!(allowed(&check, &token)["principalId"], "endpoint-user");
+
+    // authenticate: the key from Secrets Manager, the user from DynamoDB.
+    let auth = Function::start(
+        spec("authenticate", &endpoint)
+            .env("JWT_SECRET_ARN", &arn)
+            .env("USERS_TABLE", "endpoint-users")
+            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &endpoint)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+    )
+    .unwrap();
+    let out = auth
+        .invoke(&event("authenticate-json.json", ""), TIMEOUT)
+        .unwrap();
+    let response = out
+        .json()
+        .unwrap_or_else(|| panic!("{out:?}\n{}", auth.logs()));
+    assert_eq!(response["statusCode"], 200, "{response}\n{}", auth.logs());
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let issued = body["access_token"].as_str().unwrap();
+    // Signed with the secret's value: verifiable with it, and accepted by the authorizer.
+    let config = Config::with_secret(&secret).unwrap();
+    let key = SigningKey::new(secret.as_bytes().to_vec()).unwrap();
+    let claims = TokenVerifier::new(&key, &config).verify(issued).unwrap();
+    assert_eq!(claims.email.as_deref(), Some("demo@example.com"));
+    assert_eq!(
+        allowed(&check, issued)["context"]["email"],
+        "demo@example.com"
+    );
+}
+
+#[test]
+fn the_misspelled_secrets_manager_variable_gets_a_warning_that_names_the_right_one() {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let secret = authcore::generate_secret().unwrap();
+    let arn = testkit::create_secret_at(&endpoint, "misspelled-key", &secret);
+    // The catch-all endpoint keeps the call local; the misspelled name alone would not.
+    let f = Function::start(
+        spec("check-token", &endpoint)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ENDPOINT_URL_SECRETSMANAGER", &endpoint)
+            .env("JWT_SECRET_ARN", &arn),
+    )
+    .unwrap();
+    let token = testkit::mint(&secret, testkit::demo_subject("u"), now_seconds());
+    assert!(matches!(
+        f.invoke(&event("check-token.json", &token), TIMEOUT)
+            .unwrap(),
+        Outcome::Response(_)
+    ));
+    let logs = f.logs();
+    let warning = logs
+        .lines()
+        .find(|l| l.contains("AWS_ENDPOINT_URL_SECRETSMANAGER"))
+        .unwrap_or_else(|| panic!("no warning about the misspelled variable:\n{logs}"));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+        "{warning}"
+    );
+}
