@@ -94,12 +94,17 @@ pub async fn key_ring(config: &Config) -> Result<(KeyRing, Option<SecretSource>)
 }
 
 /// The secret's `AWSCURRENT` and `AWSPREVIOUS` versions as a key ring, named by version id.
+/// Both stages are requested at once, so a cold start waits for one round trip, not two.
 pub async fn load_ring(client: &Client, arn: &str) -> Result<KeyRing, SecretError> {
-    let current = load_stage(client, arn, "AWSCURRENT")
-        .await?
-        .ok_or_else(|| SecretError::Missing(arn.to_owned()))?;
-    let previous = load_stage(client, arn, "AWSPREVIOUS").await?;
-    Ok(KeyRing { current, previous })
+    let (current, previous) = tokio::join!(
+        load_stage(client, arn, "AWSCURRENT"),
+        load_stage(client, arn, "AWSPREVIOUS")
+    );
+    let current = current?.ok_or_else(|| SecretError::Missing(arn.to_owned()))?;
+    Ok(KeyRing {
+        current,
+        previous: previous?,
+    })
 }
 
 /// One version stage of the secret; `None` when no version has that stage.
