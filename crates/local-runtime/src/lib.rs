@@ -230,17 +230,17 @@ impl Function {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
-    /// CPU time (user and system) the process has used so far, where /proc is available.
-    /// /proc counts in USER_HZ ticks, which Linux fixes at 100 a second: 10 ms resolution,
-    /// so measure over many invocations.
+    /// CPU time the process's live threads have used so far, in nanoseconds from the
+    /// scheduler (`/proc/PID/task/*/schedstat`), where /proc is available. Threads that have
+    /// already exited are not counted.
     pub fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(Duration::from_millis(ticks * 10))
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?;
+        let mut total = 0u64;
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(Duration::from_nanos(total))
     }
 
     /// Invokes the function with `payload` and waits up to `timeout` for its answer.

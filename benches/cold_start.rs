@@ -1,0 +1,132 @@
+//! Cold starts as Lambda sees them: a fresh process of the built binary, spawn → first
+//! response through a local Runtime API, with its CPU time and peak memory at that point.
+//!
+//! `make bench` (or `cargo bench --bench cold_start`); `COLD_STARTS=N` sets the number of fresh
+//! processes per case (default 20). Each case runs with the key in the environment and with
+//! the key from a local Secrets Manager (moto). What it leaves out: no TLS handshake, no DNS,
+//! no real network round trip, and no Lambda sandbox start; on AWS those add to every figure.
+
+use std::time::{Duration, Instant};
+
+use local_runtime::moto::MotoServer;
+use local_runtime::{Function, FunctionSpec, built_binary, local_aws_env};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One measured cold start.
+struct Sample {
+    first_response: Duration,
+    cpu: Duration,
+    peak_rss_kib: u64,
+}
+
+fn cold_start(spec: &FunctionSpec, payload: &[u8]) -> Sample {
+    let started = Instant::now();
+    let f = Function::start(spec.clone()).expect("the function starts");
+    f.invoke(payload, TIMEOUT)
+        .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+    let first_response = started.elapsed();
+    Sample {
+        first_response,
+        cpu: f.cpu_time().unwrap_or_default(),
+        peak_rss_kib: f.peak_rss_kib().unwrap_or_default(),
+    }
+}
+
+fn report(name: &str, samples: &mut [Sample]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    samples.sort_by_key(|s| s.first_response);
+    let n = samples.len();
+    let at = |p: f64| samples[((n as f64 * p) as usize).min(n - 1)].first_response;
+    let mut cpu: Vec<Duration> = samples.iter().map(|s| s.cpu).collect();
+    cpu.sort();
+    let rss = samples
+        .iter()
+        .map(|s| s.peak_rss_kib)
+        .max()
+        .unwrap_or_default();
+    println!(
+        "{name:<40} n={n:<3} first response min {:>6.2} ms  median {:>6.2} ms  p90 {:>6.2} ms  \
+         cold CPU median {:>5.2} ms  peak RSS {:.1} MiB",
+        ms(samples[0].first_response),
+        ms(at(0.5)),
+        ms(at(0.9)),
+        ms(cpu[n / 2]),
+        rss as f64 / 1024.0
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter that does not name this benchmark skips it.
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with("--") && !"cold_start".contains(&a))
+    {
+        return;
+    }
+    let n: usize = std::env::var("COLD_STARTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let secret = authcore::generate_secret().expect("randomness");
+    let arn = testkit::create_secret_at(&endpoint, "cold-start-key", &secret);
+    let token = testkit::mint(
+        &secret,
+        testkit::demo_subject("cold"),
+        authcore::token::now_seconds(),
+    );
+    let authorizer_event = format!(
+        r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
+    );
+    // A request answered without a DynamoDB call: the cold start, not the table, is measured.
+    let token_request = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/authenticate-malformed.json"),
+    )
+    .expect("the sample event");
+
+    let spec = |binary: &str, key: (&str, &str)| {
+        let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
+        let mut spec = FunctionSpec::new(binary, path)
+            .env(key.0, key.1)
+            .env("USERS_TABLE", "cold-start-users")
+            .env("AWS_LAMBDA_LOG_LEVEL", "WARN");
+        for (k, v) in local_aws_env(&endpoint) {
+            spec = spec.env(k, v);
+        }
+        spec
+    };
+    let cases = [
+        (
+            "check-token, key in the environment",
+            spec("check-token", ("JWT_SECRET", &secret)),
+            authorizer_event.as_bytes(),
+        ),
+        (
+            "check-token, key from Secrets Manager",
+            spec("check-token", ("JWT_SECRET_ARN", &arn)),
+            authorizer_event.as_bytes(),
+        ),
+        (
+            "authenticate, key in the environment",
+            spec("authenticate", ("JWT_SECRET", &secret)),
+            &token_request[..],
+        ),
+        (
+            "authenticate, key from Secrets Manager",
+            spec("authenticate", ("JWT_SECRET_ARN", &arn)),
+            &token_request[..],
+        ),
+    ];
+    // Interleaved, so that a burst of noise on the machine spreads over every case.
+    let mut samples: Vec<Vec<Sample>> = cases.iter().map(|_| Vec::new()).collect();
+    for _ in 0..n {
+        for (i, (_, spec, payload)) in cases.iter().enumerate() {
+            samples[i].push(cold_start(spec, payload));
+        }
+    }
+    for ((name, ..), samples) in cases.iter().zip(&mut samples) {
+        report(name, samples);
+    }
+}
