@@ -18,7 +18,7 @@ FUNCTIONS := check-token authenticate hello
 # Where cargo builds, as cargo itself says (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: fuzz dev test test-deployed lint template package build build-bins bench venv clean
+.PHONY: fuzz dev test test-deployed lint template package size build build-bins bench venv clean
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it).
 dev: venv build-bins
@@ -45,6 +45,9 @@ package: venv
 	cargo lambda build --release --locked $(addprefix --bin ,$(FUNCTIONS))
 	@dir="$(TARGET_DIR)"; for f in $(FUNCTIONS); do test -x "$$dir/lambda/$$f/bootstrap" || { echo "no bootstrap for $$f in $$dir/lambda"; exit 1; }; \
 	  printf '%-14s %s bytes\n' "$$f" "$$(stat -c %s "$$dir/lambda/$$f/bootstrap")"; done
+
+## make size: each function's stripped Lambda package binary, in bytes (what make package prints).
+size: package
 
 ## make build: what `sam deploy` ships: arm64 release builds through SAM and cargo-lambda (zig).
 ## Needs the arm64 standard library: rustup target add aarch64-unknown-linux-gnu
@@ -80,8 +83,9 @@ fuzz:
 	  test -z "$$(ls fuzz/artifacts/$$t 2>/dev/null)" || { echo "findings in fuzz/artifacts/$$t"; exit 1; }; \
 	done
 
-## make bench: criterion benchmarks (authorizer per request, token verification).
-bench:
+## make bench: criterion benchmarks (authorizer per request, token verification, /token), the
+## refusal-timing check, and cold starts of fresh processes through a Runtime API.
+bench: venv
 	cargo bench --workspace --locked
 
 ## make venv: the project's Python tools, in .venv (quiet and quick when already there).
