@@ -1,7 +1,6 @@
 //! End to end: the real `authenticate` binary, run as Lambda runs it, against a real moto_server,
 //! with the sample events from `events/`.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -11,12 +10,7 @@ use local_runtime::{Function, FunctionSpec, built_binary, local_aws_env};
 use serde_json::Value;
 
 fn event(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("events")
-            .join(name),
-    )
-    .unwrap()
+    common::event(name, "")
 }
 
 fn start(endpoint: &str, secret: &str) -> Function {

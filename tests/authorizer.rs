@@ -2,7 +2,7 @@
 //!
 //! Needs the binaries built (`make test` does it; or `cargo build --workspace --bins`).
 
-use std::path::PathBuf;
+mod common;
 use std::time::Duration;
 
 use authcore::token::now_seconds;
@@ -26,15 +26,7 @@ fn mint(secret: &str, sub: &str, at: u64) -> String {
     testkit::mint(secret, testkit::demo_subject(sub), at)
 }
 
-fn event_file(name: &str, token: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .replace("REPLACE_WITH_TOKEN", token)
-        .into_bytes()
-}
+use common::event as event_file;
 
 fn unauthorized() -> Outcome {
     Outcome::Error {

@@ -3,7 +3,6 @@
 //! `AWS_ENDPOINT_URL` set. The secret and the user exist only in the local server, so every
 //! success below proves the call went there.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 mod common;
@@ -28,15 +27,7 @@ fn spec(binary: &str, endpoint: &str) -> FunctionSpec {
     spec
 }
 
-fn event(name: &str, token: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .replace("REPLACE_WITH_TOKEN", token)
-        .into_bytes()
-}
+use common::event;
 
 fn allowed(f: &Function, token: &str) -> Value {
     let out = f
