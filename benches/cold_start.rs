@@ -81,10 +81,7 @@ fn main() {
         r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
     );
     // A request answered without a DynamoDB call: the cold start, not the table, is measured.
-    let token_request = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/authenticate-malformed.json"),
-    )
-    .expect("the sample event");
+    let token_request = testkit::event("authenticate-malformed.json", "").into_bytes();
 
     let spec = |binary: &str, key: (&str, &str)| {
         let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));

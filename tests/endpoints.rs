@@ -29,6 +29,14 @@ fn spec(binary: &str, endpoint: &str) -> FunctionSpec {
 
 use common::event;
 
+/// A fresh local server holding a random signing secret: the server, the secret, its ARN.
+fn moto_with_key() -> (MotoServer, String, String) {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    let arn = testkit::create_secret_at(&moto.endpoint(), "jwt-key", &secret);
+    (moto, secret, arn)
+}
+
 fn allowed(f: &Function, token: &str) -> Value {
     let out = f
         .invoke(&event("check-token.json", token), TIMEOUT)
@@ -39,10 +47,8 @@ fn allowed(f: &Function, token: &str) -> Value {
 
 #[test]
 fn only_the_per_service_endpoint_variables_reach_the_local_server() {
-    let moto = MotoServer::start();
+    let (moto, secret, arn) = moto_with_key();
     let endpoint = moto.endpoint();
-    let secret = authcore::generate_secret().unwrap();
-    let arn = testkit::create_secret_at(&endpoint, "endpoint-key", &secret);
     common::add_user(
         &endpoint,
         "endpoint-users",
@@ -97,10 +103,8 @@ fn only_the_per_service_endpoint_variables_reach_the_local_server() {
 
 #[test]
 fn the_misspelled_secrets_manager_variable_gets_a_warning_that_names_the_right_one() {
-    let moto = MotoServer::start();
+    let (moto, secret, arn) = moto_with_key();
     let endpoint = moto.endpoint();
-    let secret = authcore::generate_secret().unwrap();
-    let arn = testkit::create_secret_at(&endpoint, "misspelled-key", &secret);
     // The catch-all endpoint keeps the call local; the misspelled name alone would not.
     let f = Function::start(
         spec("check-token", &endpoint)

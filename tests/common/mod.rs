@@ -1,19 +1,11 @@
 //! Shared by the end-to-end tests. Each test binary uses part of it.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use local_runtime::built_binary;
 
-/// A sample event from `events/`, with `REPLACE_WITH_TOKEN` swapped for `token`.
+/// [`testkit::event`] as the bytes a function is invoked with.
 pub fn event(name: &str, token: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .replace("REPLACE_WITH_TOKEN", token)
-        .into_bytes()
+    testkit::event(name, token).into_bytes()
 }
 
 /// Creates `table` (if it does not exist) on the local server at `endpoint` and adds a user,

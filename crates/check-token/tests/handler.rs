@@ -1,7 +1,6 @@
 //! The handler over the sample events in `events/`, as `cargo lambda invoke` would send them.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use authcore::Config;
 use authcore::token::now_seconds;
@@ -40,15 +39,7 @@ fn mint(sub: &str) -> String {
     mint_with(SECRET, sub, now_seconds())
 }
 
-/// An event file from `events/`, with `REPLACE_WITH_TOKEN` swapped for `token`.
-fn event(name: &str, token: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events")
-        .join(name);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .replace("REPLACE_WITH_TOKEN", token)
-}
+use testkit::event;
 
 /// Reads a payload the way lambda_runtime does: no check for trailing input.
 fn input(raw: &str) -> AuthorizerInput {

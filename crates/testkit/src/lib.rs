@@ -1,10 +1,21 @@
 //! Helpers shared by several crates' tests. Never linked into a function.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use authcore::{Config, Subject, TokenIssuer};
+
+/// A sample event from the workspace's `events/`, with `REPLACE_WITH_TOKEN` swapped for `token`:
+/// the files `cargo lambda invoke --data-file` and `sam local invoke -e` use.
+pub fn event(name: &str, token: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .replace("REPLACE_WITH_TOKEN", token)
+}
 
 /// The user the tests' tokens are for: `sub`, with the demo user's email, name and roles.
 pub fn demo_subject(sub: &str) -> Subject {
