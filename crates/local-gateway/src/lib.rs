@@ -181,9 +181,9 @@ impl CacheUse {
     }
 }
 
-/// A JSON response with `status`.
-fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(body.to_string()));
+/// A response with `status` and the JSON text `body`.
+fn json_response(status: StatusCode, body: String) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -193,7 +193,10 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
 }
 
 fn internal_error(status: StatusCode) -> Response<Bytes> {
-    json_response(status, &json!({"message": "Internal server error"}))
+    json_response(
+        status,
+        json!({"message": "Internal server error"}).to_string(),
+    )
 }
 
 /// The running gateway: the stack and its function processes.
@@ -296,7 +299,7 @@ impl Gateway {
             Err(_) => (
                 json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &json!({"message": "Request Too Long"}),
+                    json!({"message": "Request Too Long"}).to_string(),
                 ),
                 CacheUse::None,
             ),
@@ -503,8 +506,7 @@ impl Gateway {
             .and_then(|c| c.status)
             .and_then(|s| StatusCode::from_u16(s).ok())
             .unwrap_or(status);
-        let mut response = json_response(status, &Value::Null);
-        *response.body_mut() = Bytes::from(body);
+        let mut response = json_response(status, body);
         for (name, value) in custom.map(|c| c.headers.as_slice()).unwrap_or_default() {
             if let (Ok(name), Ok(value)) = (
                 header::HeaderName::try_from(name.as_str()),

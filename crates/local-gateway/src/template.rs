@@ -169,6 +169,14 @@ fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
 }
 
+/// The entries of the mapping at `path`; none when it is absent or not a mapping.
+fn entries<'a>(v: &'a Value, path: &[&str]) -> impl Iterator<Item = (&'a Value, &'a Value)> {
+    get(v, path)
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+}
+
 impl Stack {
     /// Reads `template.yaml` at `path`; `overrides` replace parameter defaults, as
     /// `sam deploy --parameter-overrides` does.
@@ -218,8 +226,6 @@ impl Stack {
         }
 
         // Functions, their environment and their Api events.
-        let globals = get(&doc, &["Globals", "Function", "Environment", "Variables"])
-            .and_then(Value::as_mapping);
         let mut functions = BTreeMap::new();
         let mut routes = Vec::new();
         for (id, res) in resources {
@@ -235,7 +241,7 @@ impl Stack {
                 }
                 routes.push(route);
             }
-            let function = function(&r, &id, res, globals)?;
+            let function = function(&r, &id, res, &doc)?;
             functions.insert(id, function);
         }
         for a in authorizers.values() {
@@ -300,12 +306,7 @@ fn parameters(
     overrides: &HashMap<String, String>,
 ) -> Result<HashMap<String, String>, TemplateError> {
     let mut parameters = HashMap::new();
-    for (name, spec) in doc
-        .get("Parameters")
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
+    for (name, spec) in entries(doc, &["Parameters"]) {
         let Some(name) = name.as_str() else { continue };
         let default = match spec.get("Default") {
             Some(Value::String(s)) => Some(s.clone()),
@@ -328,11 +329,7 @@ fn parameters(
 /// The API's Lambda authorizers (`Auth.Authorizers`), by name.
 fn authorizers(r: &Resolver, props: &Value) -> Result<HashMap<String, Authorizer>, TemplateError> {
     let mut authorizers = HashMap::new();
-    for (name, spec) in get(props, &["Auth", "Authorizers"])
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
+    for (name, spec) in entries(props, &["Auth", "Authorizers"]) {
         let name = name.as_str().unwrap_or_default().to_owned();
         let authorizer = authorizer(r, &name, spec)?;
         authorizers.insert(name, authorizer);
@@ -400,7 +397,7 @@ fn function(
     r: &Resolver,
     id: &str,
     res: &Value,
-    globals: Option<&serde_norway::Mapping>,
+    doc: &Value,
 ) -> Result<FunctionDef, TemplateError> {
     let binary = get(res, &["Metadata", "BuildProperties", "Binary"])
         .and_then(Value::as_str)
@@ -408,8 +405,9 @@ fn function(
         .to_owned();
     let mut env = BTreeMap::new();
     let mut secret_vars = Vec::new();
-    let own = get(res, &["Properties", "Environment", "Variables"]).and_then(Value::as_mapping);
-    for (k, v) in [globals, own].into_iter().flatten().flatten() {
+    let globals = entries(doc, &["Globals", "Function", "Environment", "Variables"]);
+    let own = entries(res, &["Properties", "Environment", "Variables"]);
+    for (k, v) in globals.chain(own) {
         let k = k.as_str().unwrap_or_default().to_owned();
         match r.resolve(v) {
             Resolved::Text(t) => {
@@ -438,11 +436,7 @@ fn api_routes(
     default_authorizer: Option<&str>,
 ) -> Result<Vec<Route>, TemplateError> {
     let mut routes = Vec::new();
-    for (_, event) in get(res, &["Properties", "Events"])
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
+    for (_, event) in entries(res, &["Properties", "Events"]) {
         if event.get("Type").and_then(Value::as_str) != Some("Api") {
             continue;
         }
@@ -488,12 +482,7 @@ fn gateway_responses(
     props: &Value,
 ) -> Result<HashMap<String, GatewayResponse>, TemplateError> {
     let mut responses = HashMap::new();
-    for (kind, spec) in props
-        .get("GatewayResponses")
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
+    for (kind, spec) in entries(props, &["GatewayResponses"]) {
         let kind = kind.as_str().unwrap_or_default().to_owned();
         let status = match spec.get("StatusCode") {
             Some(v) => Some(
@@ -503,10 +492,7 @@ fn gateway_responses(
             ),
             None => None,
         };
-        let headers = get(spec, &["ResponseParameters", "Headers"])
-            .and_then(Value::as_mapping)
-            .into_iter()
-            .flatten()
+        let headers = entries(spec, &["ResponseParameters", "Headers"])
             .filter_map(|(k, v)| {
                 Some((
                     k.as_str()?.to_owned(),
