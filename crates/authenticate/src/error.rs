@@ -1,8 +1,6 @@
 //! Everything `/token` can refuse, and its one mapping to the wire: status, the RFC 6749 §5.2
 //! body (`error`, `error_description`), headers, and the word logged.
 
-use std::borrow::Cow;
-
 use authcore::password::MAX_PASSWORD_BYTES;
 use lambda_http::http::StatusCode;
 
@@ -87,8 +85,8 @@ impl EndpointError {
     }
 
     /// The OAuth `error_description`.
-    pub fn description(&self) -> Cow<'static, str> {
-        self.to_string().into()
+    pub fn description(&self) -> String {
+        self.to_string()
     }
 
     /// Seconds to send in `Retry-After`, for a locked account.
@@ -147,7 +145,7 @@ mod tests {
                 (
                     StatusCode::UNAUTHORIZED,
                     "invalid_grant",
-                    "the email or password is incorrect".into(),
+                    "the email or password is incorrect".to_owned(),
                     None
                 )
             );
