@@ -21,5 +21,8 @@ pub use config::{Config, ConfigError, KeySource};
 pub use header::{HeaderError, bearer_token};
 pub use keys::{KeyError, KeyRing, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};
-pub use policy::{AuthorizerContext, AuthorizerResponse, ContextValue, MethodArn, PolicyBuilder};
+pub use policy::{
+    AuthorizerContext, AuthorizerResponse, ContextValue, HttpAuthorizerResponse, MethodArn,
+    PolicyBuilder,
+};
 pub use token::{Claims, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

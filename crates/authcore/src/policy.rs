@@ -5,12 +5,17 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+    ApiGatewayV2CustomAuthorizerIamPolicyResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::{Deserialize, Serialize};
 
-/// The response a TOKEN or REQUEST authorizer returns to API Gateway.
+/// The response a REST API's TOKEN or REQUEST authorizer returns to API Gateway.
 pub type AuthorizerResponse = ApiGatewayCustomAuthorizerResponse<AuthorizerContext>;
+
+/// The IAM policy response of an HTTP API authorizer (payload 1.0, or 2.0 without simple
+/// responses): the REST shape without `usageIdentifierKey`, which HTTP APIs do not have.
+pub type HttpAuthorizerResponse = ApiGatewayV2CustomAuthorizerIamPolicyResponse<AuthorizerContext>;
 
 /// IAM policy language version for every document built here.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -81,7 +86,12 @@ impl<'a> MethodArn<'a> {
             _ => Err(ArnError::MissingPart(what)),
         };
         let (api_id, stage, verb) = (take("API id")?, take("stage")?, take("HTTP verb")?);
-        let resource = path.next().ok_or(ArnError::MissingPart("resource path"))?;
+        // An HTTP API's `$default` route has no path: `{api}/{stage}/$default`.
+        let resource = match path.next() {
+            Some(resource) => resource,
+            None if verb == "$default" => "",
+            None => return Err(ArnError::MissingPart("resource path")),
+        };
         for (part, what) in [
             (partition, "partition"),
             (region, "region"),
@@ -131,6 +141,14 @@ impl<'a> MethodArn<'a> {
     /// The ARN covering every method and path of this stage: `.../{stage}/*/*`.
     pub fn whole_stage(&self) -> String {
         self.route("*", "*")
+    }
+
+    /// The ARN covering everything in this stage of an HTTP API, `.../{stage}/*`: unlike
+    /// `*/*` it also covers the `$default` route's ARN, `.../{stage}/$default`.
+    pub fn any_route(&self) -> String {
+        let mut arn = self.route("*", "");
+        arn.pop();
+        arn
     }
 }
 
@@ -269,9 +287,9 @@ impl PolicyBuilder {
         self
     }
 
-    /// The response. With no statements it denies everything.
-    pub fn build(self) -> AuthorizerResponse {
-        let mut statements = self.statements;
+    /// The policy document. With no statements it denies everything.
+    fn policy(statements: Vec<Statement>) -> ApiGatewayCustomAuthorizerPolicy {
+        let mut statements = statements;
         if statements.is_empty() {
             statements.push(Statement {
                 effect: IamPolicyEffect::Deny,
@@ -281,9 +299,23 @@ impl PolicyBuilder {
         let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
         policy.version = Some(POLICY_VERSION.to_owned());
         policy.statement = statements.into_iter().map(Statement::into_iam).collect();
+        policy
+    }
+
+    /// The REST API response. With no statements it denies everything.
+    pub fn build(self) -> AuthorizerResponse {
         let mut response = AuthorizerResponse::default();
         response.principal_id = Some(self.principal_id);
-        response.policy_document = policy;
+        response.policy_document = Self::policy(self.statements);
+        response.context = self.context;
+        response
+    }
+
+    /// The HTTP API response (IAM policy format). With no statements it denies everything.
+    pub fn build_http(self) -> HttpAuthorizerResponse {
+        let mut response = HttpAuthorizerResponse::default();
+        response.principal_id = Some(self.principal_id);
+        response.policy_document = Self::policy(self.statements);
         response.context = self.context;
         response
     }
@@ -333,6 +365,51 @@ mod tests {
             (gov.partition, gov.verb, gov.resource),
             ("aws-us-gov", "*", "a/b:c")
         );
+    }
+
+    #[test]
+    fn reads_http_api_route_arns_and_covers_every_route_of_the_stage() {
+        let base = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default";
+        for (arn, verb, resource) in [
+            (format!("{base}/GET/hello"), "GET", "hello"),
+            (format!("{base}/ANY/{{proxy+}}"), "ANY", "{proxy+}"),
+            (format!("{base}/$default"), "$default", ""),
+        ] {
+            let parsed = MethodArn::parse(&arn).unwrap();
+            assert_eq!(
+                (parsed.stage, parsed.verb, parsed.resource),
+                ("$default", verb, resource)
+            );
+            assert_eq!(parsed.any_route(), format!("{base}/*"));
+        }
+        // Only the `$default` route goes without a path.
+        assert_eq!(
+            MethodArn::parse(&format!("{base}/GET")),
+            Err(ArnError::MissingPart("resource path"))
+        );
+    }
+
+    #[test]
+    fn the_http_api_response_is_the_policy_without_a_usage_key() {
+        let v = serde_json::to_value(
+            PolicyBuilder::new("u")
+                .allow("arn:aws:execute-api:r:1:a/$default/*")
+                .context("sub", "u")
+                .build_http(),
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "principalId": "u",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": ["arn:aws:execute-api:r:1:a/$default/*"]}
+                ]},
+                "context": {"sub": "u"}
+            })
+        );
+        let deny = serde_json::to_value(PolicyBuilder::new("u").build_http()).unwrap();
+        assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
     }
 
     #[test]

@@ -35,11 +35,13 @@ pub enum Reason {
     WrongEventType,
     /// The event carries no token at all.
     MissingToken,
+    /// The event carries several `Authorization` values (or identity sources): none is guessed.
+    SeveralTokens,
     /// The `Authorization` value holds no usable bearer token.
     Header(HeaderError),
     /// The token was refused.
     Token(TokenError),
-    /// A genuine token, but the event's method ARN cannot be read: nothing to allow.
+    /// A genuine token, but the event's method or route ARN cannot be read: nothing to allow.
     BadMethodArn,
     /// A genuine token without the role `REQUIRED_ROLE` names.
     MissingRole,
@@ -53,6 +55,7 @@ impl Reason {
             Self::MalformedEvent => "malformed_event",
             Self::WrongEventType => "wrong_event_type",
             Self::MissingToken => "missing_token",
+            Self::SeveralTokens => "several_tokens",
             Self::Header(e) => e.reason(),
             Self::Token(e) => e.reason(),
             Self::BadMethodArn => "bad_method_arn",

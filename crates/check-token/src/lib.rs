@@ -1,12 +1,14 @@
-//! `check-token`: an API Gateway TOKEN authorizer.
+//! `check-token`: an API Gateway Lambda authorizer for REST APIs (TOKEN and REQUEST) and HTTP
+//! APIs (payload 1.0 and 2.0), recognised from the event itself ([`event`]).
 //!
 //! A valid bearer token gets an Allow for the whole stage (so API Gateway's authorizer cache,
-//! which reuses one policy for every route for its TTL, never turns a second route into a 403),
+//! which reuses one answer for every route for its TTL, never turns a second route into a 403),
 //! with `principalId` = `sub` and the user's `sub`, `email`, `name` and `roles` in `context`.
 //! Anything else — no token, a bad token, a malformed event — ends in the error `Unauthorized`,
-//! which API Gateway answers with a 401.
+//! which API Gateway answers with a 401. [`response`] has each flavour's wire format.
 
 pub mod decision;
+pub mod event;
 pub mod response;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,15 +16,14 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use authcore::header::bearer_token;
-use authcore::policy::{AuthorizerResponse, MethodArn};
+use authcore::policy::MethodArn;
 use authcore::token::now_seconds;
 use authcore::{Claims, Config, ConfigError, KeyRing, SigningKey, TokenVerifier};
-use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use lambda_runtime::LambdaEvent;
-use serde::{Deserialize, Deserializer};
 
 pub use decision::{Decision, Outcome, Reason, Verdict};
-pub use response::{UNAUTHORIZED, Unauthorized};
+pub use event::{AuthorizerEvent, AuthorizerInput, Kind};
+pub use response::{Answer, UNAUTHORIZED, Unauthorized, V2Format};
 
 /// How long after one key-ring refresh another may happen: a flood of tokens with forged
 /// `kid`s costs at most one Secrets Manager call per interval.
@@ -34,6 +35,7 @@ pub struct State {
     verifier: RwLock<TokenVerifier>,
     config: Config,
     refresher: Option<Refresher>,
+    v2_format: V2Format,
 }
 
 /// Reloads the key ring from Secrets Manager when a token names an unknown key, at most once
@@ -77,6 +79,9 @@ pub enum StartupError {
     /// The key could not be loaded from Secrets Manager.
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
+    /// `ENABLE_SIMPLE_RESPONSES` is neither `true` nor `false`.
+    #[error(transparent)]
+    V2Format(#[from] response::BadV2Format),
 }
 
 impl State {
@@ -99,18 +104,37 @@ impl State {
             verifier: RwLock::new(verifier),
             config: config.clone(),
             refresher,
+            v2_format: V2Format::default(),
         }
+    }
+
+    /// Answers payload 2.0 events in `format` (simple responses unless told otherwise).
+    pub fn with_v2_format(mut self, format: V2Format) -> Self {
+        self.v2_format = format;
+        self
+    }
+
+    /// How payload 2.0 events are answered.
+    pub fn v2_format(&self) -> V2Format {
+        self.v2_format
     }
 
     /// Builds the state from the process environment ([`Config`]), loading the keys once:
     /// `JWT_SECRET` (and `JWT_PREVIOUS_SECRET`), or the Secrets Manager secret of
     /// `JWT_SECRET_ARN`, which is reloaded when a token names a key not yet known.
     /// `REQUIRED_ROLE`, when set, gives genuine tokens without that role an explicit Deny.
+    /// `ENABLE_SIMPLE_RESPONSES` (`true` unless set to `false`) says how payload 2.0 events
+    /// are answered, as the HTTP API authorizer's `EnableSimpleResponses` expects.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
+        let v2_format = V2Format::from_setting(
+            std::env::var(response::SIMPLE_RESPONSES_VAR)
+                .ok()
+                .as_deref(),
+        )?;
         let (ring, source) = secrets::key_ring(&config).await?;
         let refresher = source.map(|s| Refresher::new(s, REFRESH_INTERVAL));
-        Ok(Self::from_ring(&ring, &config, refresher))
+        Ok(Self::from_ring(&ring, &config, refresher).with_v2_format(v2_format))
     }
 
     /// How many times the key ring has been reloaded.
@@ -145,47 +169,17 @@ impl State {
     }
 }
 
-/// The authorizer's input: a TOKEN event, or the fact that the payload was not one.
-///
-/// Deserializing never fails, so a payload that is not JSON, or not shaped like a TOKEN event,
-/// reaches the handler and is answered `Unauthorized` like any other bad request, instead of
-/// becoming a runtime error that API Gateway would turn into a 500.
-#[derive(Debug, Clone)]
-pub struct AuthorizerInput(Option<ApiGatewayCustomAuthorizerRequest>);
-
-impl AuthorizerInput {
-    /// The event, if the payload was a readable authorizer event.
-    pub fn event(&self) -> Option<&ApiGatewayCustomAuthorizerRequest> {
-        self.0.as_ref()
-    }
-}
-
-impl From<ApiGatewayCustomAuthorizerRequest> for AuthorizerInput {
-    fn from(event: ApiGatewayCustomAuthorizerRequest) -> Self {
-        Self(Some(event))
-    }
-}
-
-impl<'de> Deserialize<'de> for AuthorizerInput {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self(ApiGatewayCustomAuthorizerRequest::deserialize(d).ok()))
-    }
-}
-
 /// Decides one request at time `now` (seconds since the epoch). Pure: no I/O, no logging.
 pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
-    let Some(event) = input.event() else {
-        return Decision::unauthorized(Reason::MalformedEvent);
+    let event = match input {
+        AuthorizerInput::Event(event) => event,
+        AuthorizerInput::Unreadable { reason, .. } => {
+            return Decision::unauthorized(reason.clone());
+        }
     };
-    if !event
-        .type_
-        .as_deref()
-        .is_some_and(|t| t.eq_ignore_ascii_case("TOKEN"))
-    {
-        return Decision::unauthorized(Reason::WrongEventType);
-    }
-    let Some(header) = event.authorization_token.as_deref() else {
-        return Decision::unauthorized(Reason::MissingToken);
+    let header = match event.authorization() {
+        Ok(header) => header,
+        Err(reason) => return Decision::unauthorized(reason),
     };
     let token = match bearer_token(header) {
         Ok(token) => token,
@@ -200,11 +194,11 @@ pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
         Ok(claims) => claims,
         Err(e) => return Decision::unauthorized(Reason::Token(e)),
     };
-    decide(state, claims, event.method_arn.as_deref())
+    decide(state, claims, event.kind(), event.arn())
 }
 
-/// The decision for a genuine token's `claims` on the request to `method_arn`.
-fn decide(state: &State, claims: Claims, method_arn: Option<&str>) -> Decision {
+/// The decision for a genuine token's `claims` on the request to `arn`, for an event of `kind`.
+fn decide(state: &State, claims: Claims, kind: Kind, arn: Option<&str>) -> Decision {
     let Claims {
         sub,
         jti,
@@ -213,8 +207,8 @@ fn decide(state: &State, claims: Claims, method_arn: Option<&str>) -> Decision {
         roles,
         ..
     } = claims;
-    // Without a readable methodArn there is nothing to allow: deny.
-    let Some(Ok(arn)) = method_arn.map(MethodArn::parse) else {
+    // Without a readable method or route ARN there is nothing to allow: deny.
+    let Some(Ok(arn)) = arn.map(MethodArn::parse) else {
         return Decision {
             verdict: Verdict::Deny {
                 principal: sub,
@@ -224,13 +218,20 @@ fn decide(state: &State, claims: Claims, method_arn: Option<&str>) -> Decision {
             jti,
         };
     };
+    // REST: `{stage}/*/*`, as always. HTTP APIs: `{stage}/*`, which also covers the `$default`
+    // route's ARN (`{stage}/$default`, one segment short of `*/*`).
+    let stage = if kind.is_http_api() {
+        arn.any_route()
+    } else {
+        arn.whole_stage()
+    };
     if let Some(role) = &state.config.required_role
         && !roles.iter().any(|r| r == role)
     {
         return Decision {
             verdict: Verdict::Deny {
                 principal: sub,
-                resource: Some(arn.whole_stage()),
+                resource: Some(stage),
             },
             reason: Reason::MissingRole,
             jti,
@@ -245,7 +246,7 @@ fn decide(state: &State, claims: Claims, method_arn: Option<&str>) -> Decision {
     Decision {
         verdict: Verdict::Allow {
             principal: sub,
-            resource: arn.whole_stage(),
+            resource: stage,
             context,
         },
         reason: Reason::Valid,
@@ -253,17 +254,19 @@ fn decide(state: &State, claims: Claims, method_arn: Option<&str>) -> Decision {
     }
 }
 
-/// The Lambda handler: decides, logs one event, answers.
+/// The Lambda handler: decides, logs one event, answers in the format of the event's flavour.
 pub async fn handler(
     state: &State,
     event: LambdaEvent<AuthorizerInput>,
-) -> Result<AuthorizerResponse, Unauthorized> {
+) -> Result<Answer, Unauthorized> {
     let mut decision = authorize(state, &event.payload, now_seconds());
     // A key this instance has not loaded yet (a rotation): reload the ring, at most once a minute.
     if decision.names_unknown_key() && state.refresh_keys().await {
         decision = authorize(state, &event.payload, now_seconds());
     }
+    let kind = event.payload.kind();
     tracing::info!(
+        kind = kind.map_or("unknown", Kind::as_str),
         outcome = decision.outcome().as_str(),
         reason = decision.reason.as_str(),
         sub = decision.sub(),
@@ -271,5 +274,5 @@ pub async fn handler(
         request_id = %event.context.request_id,
         "authorizer decision"
     );
-    response::iam_policy(decision.verdict)
+    response::answer(kind, state.v2_format, decision.verdict)
 }

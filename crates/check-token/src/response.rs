@@ -1,14 +1,44 @@
-//! A decision on the wire: the one place that turns a [`Verdict`] into what API Gateway reads.
+//! A decision on the wire: the one place that turns a [`Verdict`] into what API Gateway reads,
+//! for each flavour.
+//!
+//! Which answer gives which status, from API Gateway's developer guide:
+//! - REST APIs ("Use API Gateway Lambda authorizers", "Output from an API Gateway Lambda
+//!   authorizer"): an IAM policy whose statements allow the method ARN lets the request through;
+//!   an explicit or implicit Deny is a 403 (`ACCESS_DENIED`); the function error whose message is
+//!   exactly `Unauthorized` is a 401 (`UNAUTHORIZED`); any other error or an unreadable answer is
+//!   a 500 (`AUTHORIZER_CONFIGURATION_ERROR`).
+//! - HTTP APIs ("Control access to HTTP APIs with AWS Lambda authorizers"): a request without
+//!   the identity source (`Authorization`) is a 401 without calling the authorizer ("Identity
+//!   sources"); payload 1.0 answers with REST's IAM policy, payload 2.0 with the simple
+//!   `{"isAuthorized": bool, "context": {...}}` when simple responses are enabled and the IAM
+//!   policy otherwise ("Lambda authorizer response format"); `isAuthorized: false` or a policy
+//!   that does not allow the route is a 403 (`{"message":"Forbidden"}`); an answer "in an invalid
+//!   format" or a failed invocation is a 500 ("Troubleshooting Lambda authorizers").
+//!   The HTTP API guide does not list the `Unauthorized` error; API Gateway answers it with a
+//!   401 for HTTP APIs as for REST APIs, which `make test-deployed` asserts on a deployed stack,
+//!   so a present but bad token is refused the same way on every flavour.
+//!
+//! Context values are strings on every flavour: REST and HTTP API 1.0 accept only strings,
+//! numbers and booleans, and the same claims reach the backend whichever API is in front.
 
 use std::fmt;
 
-use authcore::policy::{AuthorizerResponse, PolicyBuilder};
+use authcore::policy::{
+    AuthorizerContext, AuthorizerResponse, HttpAuthorizerResponse, PolicyBuilder,
+};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
 use lambda_runtime::Diagnostic;
+use serde::Serialize;
 
 use crate::decision::Verdict;
+use crate::event::Kind;
 
 /// The exact message API Gateway turns into a 401.
 pub const UNAUTHORIZED: &str = "Unauthorized";
+
+/// The setting that says how payload 2.0 events are answered; it must match the HTTP API
+/// authorizer's `EnableSimpleResponses` (the template sets both from one place).
+pub const SIMPLE_RESPONSES_VAR: &str = "ENABLE_SIMPLE_RESPONSES";
 
 /// The error API Gateway answers with a 401: its message is exactly `Unauthorized`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,28 +61,97 @@ impl From<Unauthorized> for Diagnostic {
     }
 }
 
+/// How payload 2.0 events are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum V2Format {
+    /// `{"isAuthorized": ..., "context": ...}` (`EnableSimpleResponses: true`, the template's).
+    #[default]
+    Simple,
+    /// The IAM policy (`EnableSimpleResponses: false`).
+    IamPolicy,
+}
+
+/// `ENABLE_SIMPLE_RESPONSES` holds something other than `true` or `false`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{SIMPLE_RESPONSES_VAR} must be true or false (as the HTTP API authorizer's EnableSimpleResponses), not {0:?}"
+)]
+pub struct BadV2Format(pub String);
+
+impl V2Format {
+    /// Reads the setting's value; unset means simple responses.
+    pub fn from_setting(value: Option<&str>) -> Result<Self, BadV2Format> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Self::default()),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Self::Simple),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Self::IamPolicy),
+            Some(v) => Err(BadV2Format(v.to_owned())),
+        }
+    }
+}
+
+/// The simple response of an HTTP API authorizer (payload 2.0).
+pub type SimpleResponse = ApiGatewayV2CustomAuthorizerSimpleResponse<AuthorizerContext>;
+
+/// What the authorizer returns, in the format of the event's flavour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// REST TOKEN and REQUEST: the IAM policy with `usageIdentifierKey`.
+    Rest(AuthorizerResponse),
+    /// HTTP API 1.0, and 2.0 without simple responses: the IAM policy.
+    Http(HttpAuthorizerResponse),
+    /// HTTP API 2.0 with simple responses.
+    Simple(SimpleResponse),
+}
+
 /// The IAM policy response of a REST API authorizer, or the `Unauthorized` error.
 pub fn iam_policy(verdict: Verdict) -> Result<AuthorizerResponse, Unauthorized> {
+    policy(verdict).map(PolicyBuilder::build)
+}
+
+/// The policy builder for an Allow or Deny verdict.
+fn policy(verdict: Verdict) -> Result<PolicyBuilder, Unauthorized> {
     match verdict {
         Verdict::Allow {
             principal,
             resource,
             context,
-        } => Ok(context
-            .into_iter()
-            .fold(
-                PolicyBuilder::new(principal).allow(resource),
-                |b, (k, v)| b.context(k, v),
-            )
-            .build()),
+        } => Ok(context.into_iter().fold(
+            PolicyBuilder::new(principal).allow(resource),
+            |b, (k, v)| b.context(k, v),
+        )),
         // Without a resource the builder's default applies: Deny everything.
         Verdict::Deny {
             principal,
             resource,
         } => Ok(resource
             .into_iter()
-            .fold(PolicyBuilder::new(principal), PolicyBuilder::deny)
-            .build()),
+            .fold(PolicyBuilder::new(principal), PolicyBuilder::deny)),
         Verdict::Unauthorized => Err(Unauthorized),
+    }
+}
+
+/// The answer to an event of `kind` (REST's when the payload named none).
+pub fn answer(kind: Option<Kind>, v2: V2Format, verdict: Verdict) -> Result<Answer, Unauthorized> {
+    match (kind, v2) {
+        (None | Some(Kind::Token | Kind::Request), _) => iam_policy(verdict).map(Answer::Rest),
+        (Some(Kind::HttpV1), _) | (Some(Kind::HttpV2), V2Format::IamPolicy) => {
+            policy(verdict).map(|p| Answer::Http(p.build_http()))
+        }
+        (Some(Kind::HttpV2), V2Format::Simple) => {
+            let mut response = SimpleResponse::default();
+            match verdict {
+                Verdict::Allow { context, .. } => {
+                    response.is_authorized = true;
+                    for (k, v) in context {
+                        response.context.insert(k, v);
+                    }
+                }
+                Verdict::Deny { .. } => response.is_authorized = false,
+                Verdict::Unauthorized => return Err(Unauthorized),
+            }
+            Ok(Answer::Simple(response))
+        }
     }
 }

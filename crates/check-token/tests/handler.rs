@@ -6,7 +6,8 @@ use authcore::Config;
 use authcore::token::now_seconds;
 use check_token::response::iam_policy;
 use check_token::{
-    AuthorizerInput, Outcome, State, UNAUTHORIZED, Unauthorized, Verdict, authorize, handler,
+    AuthorizerInput, Kind, Outcome, State, UNAUTHORIZED, Unauthorized, V2Format, Verdict,
+    authorize, handler,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
@@ -76,11 +77,7 @@ async fn a_valid_token_allows_the_whole_stage_with_the_users_context() {
 
 #[tokio::test]
 async fn sample_events_that_must_fail_are_unauthorized() {
-    for name in [
-        "check-token-no-bearer.json",
-        "check-token-garbage.json",
-        "check-token-request-type.json",
-    ] {
+    for name in ["check-token-no-bearer.json", "check-token-garbage.json"] {
         assert_eq!(
             invoke(&event(name, &mint("u"))).await,
             Err(Unauthorized),
@@ -245,4 +242,189 @@ fn every_hostile_token_in_the_corpus_is_unauthorized_with_its_reason() {
             case["name"]
         );
     }
+}
+
+/// The sample event of each flavour, the state answering it, and the resource an Allow covers.
+fn flavours() -> Vec<(&'static str, State, &'static str)> {
+    const HTTP_STAGE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/*";
+    vec![
+        ("check-token.json", state(), STAGE_ARN),
+        ("check-token-request-type.json", state(), STAGE_ARN),
+        ("check-token-http-v1.json", state(), HTTP_STAGE),
+        ("check-token-http-v2.json", state(), HTTP_STAGE),
+        (
+            "check-token-http-v2-default-route.json",
+            state(),
+            HTTP_STAGE,
+        ),
+        (
+            "check-token-http-v2.json",
+            state().with_v2_format(V2Format::IamPolicy),
+            HTTP_STAGE,
+        ),
+    ]
+}
+
+fn demo_context(sub: &str) -> Value {
+    json!({"sub": sub, "email": "demo@example.com", "name": "Demo User", "roles": "reader,writer"})
+}
+
+async fn answer(state: &State, raw: &str) -> Result<Value, Unauthorized> {
+    let event = LambdaEvent::new(input(raw), Context::default());
+    handler(state, event)
+        .await
+        .map(|r| serde_json::to_value(r).unwrap())
+}
+
+#[tokio::test]
+async fn every_flavour_allows_a_valid_token_for_the_whole_stage_in_its_own_format() {
+    for (name, state, stage) in flavours() {
+        let raw = event(name, &mint("user-9"));
+        let kind = input(&raw).kind().unwrap();
+        let got = answer(&state, &raw).await.unwrap();
+        let want = match (kind, state.v2_format()) {
+            (Kind::HttpV2, V2Format::Simple) => {
+                json!({"isAuthorized": true, "context": demo_context("user-9")})
+            }
+            _ => {
+                let mut v = json!({
+                    "principalId": "user-9",
+                    "policyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [stage]}
+                    ]},
+                    "context": demo_context("user-9"),
+                });
+                // Only REST's response has a usage plan key.
+                if !kind.is_http_api() {
+                    v["usageIdentifierKey"] = Value::Null;
+                }
+                v
+            }
+        };
+        assert_eq!(got, want, "{name} ({kind:?}, {:?})", state.v2_format());
+    }
+}
+
+#[tokio::test]
+async fn every_flavour_denies_a_genuine_token_without_the_required_role_in_its_own_format() {
+    for (name, state, stage) in flavours() {
+        let format = state.v2_format();
+        let state = requiring("admin").with_v2_format(format);
+        let raw = event(name, &mint("user-7"));
+        let kind = input(&raw).kind().unwrap();
+        let decision = authorize(&state, &input(&raw), now_seconds());
+        assert_eq!(decision.reason.as_str(), "missing_role", "{name}");
+        let got = answer(&state, &raw).await.unwrap();
+        if kind == Kind::HttpV2 && format == V2Format::Simple {
+            assert_eq!(got["isAuthorized"], false, "{name}");
+            assert!(got.get("principalId").is_none(), "{name}");
+        } else {
+            let statement = &got["policyDocument"]["Statement"][0];
+            assert_eq!(
+                (
+                    statement["Effect"].as_str(),
+                    statement["Resource"][0].as_str()
+                ),
+                (Some("Deny"), Some(stage)),
+                "{name}"
+            );
+            assert_eq!(got["principalId"], "user-7", "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_flavour_refuses_bad_tokens_with_unauthorized() {
+    let now = now_seconds();
+    let tokens = [
+        ("expired", mint_with(SECRET, "u", now - 3600), "expired"),
+        (
+            "other key",
+            mint_with("another-secret-0123456789abcdef-xyz", "u", now),
+            "bad_signature",
+        ),
+        ("garbage", "not-a-jwt".to_owned(), "malformed"),
+    ];
+    for (name, state, _) in flavours() {
+        for (what, token, reason) in &tokens {
+            let raw = event(name, token);
+            let decision = authorize(&state, &input(&raw), now);
+            assert_eq!(
+                (decision.outcome(), decision.reason.as_str()),
+                (Outcome::Unauthorized, *reason),
+                "{name}: {what}"
+            );
+            assert_eq!(
+                answer(&state, &raw).await,
+                Err(Unauthorized),
+                "{name}: {what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_payload_two_event_with_a_malformed_route_arn_is_refused_in_its_format() {
+    let mut raw: Value =
+        serde_json::from_str(&event("check-token-http-v2.json", &mint("u3"))).unwrap();
+    raw["routeArn"] = json!("arn:aws:execute-api:us-east-1:123456789012:abcdef1234");
+    let raw = raw.to_string();
+    let decision = authorize(&state(), &input(&raw), now_seconds());
+    assert_eq!(decision.reason.as_str(), "bad_method_arn");
+    assert_eq!(
+        answer(&state(), &raw).await.unwrap(),
+        json!({"isAuthorized": false, "context": {}})
+    );
+    let iam = state().with_v2_format(V2Format::IamPolicy);
+    let v = answer(&iam, &raw).await.unwrap();
+    assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
+}
+
+#[tokio::test]
+async fn every_flavour_gets_the_hostile_token_corpus_refused() {
+    let corpus: Value = serde_json::from_str(include_str!(
+        "../../authcore/tests/data/hostile_tokens.json"
+    ))
+    .unwrap();
+    let state = state();
+    for name in [
+        "check-token-request-type.json",
+        "check-token-http-v1.json",
+        "check-token-http-v2.json",
+    ] {
+        for case in corpus["cases"].as_array().unwrap() {
+            let token = case["token"].as_str().unwrap();
+            // Values a JSON string cannot carry as they are would change the event, not the token.
+            let mut raw: Value = serde_json::from_str(&event(name, "PLACEHOLDER")).unwrap();
+            replace_strings(&mut raw, "PLACEHOLDER", token);
+            let decision = authorize(&state, &input(&raw.to_string()), 1_800_000_000);
+            assert_eq!(
+                decision.outcome(),
+                Outcome::Unauthorized,
+                "{name}: {}",
+                case["name"]
+            );
+        }
+    }
+}
+
+fn replace_strings(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) => *s = s.replace(from, to),
+        Value::Array(a) => a.iter_mut().for_each(|v| replace_strings(v, from, to)),
+        Value::Object(o) => o.values_mut().for_each(|v| replace_strings(v, from, to)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_simple_responses_setting_reads_true_false_or_nothing() {
+    assert_eq!(V2Format::from_setting(None), Ok(V2Format::Simple));
+    assert_eq!(V2Format::from_setting(Some("true")), Ok(V2Format::Simple));
+    assert_eq!(
+        V2Format::from_setting(Some("FALSE")),
+        Ok(V2Format::IamPolicy)
+    );
+    let err = V2Format::from_setting(Some("yes")).unwrap_err();
+    assert!(err.to_string().contains("ENABLE_SIMPLE_RESPONSES"), "{err}");
 }

@@ -54,9 +54,10 @@ async fn check(state: &State, token: &str) -> Result<String, Unauthorized> {
         "authorizationToken": format!("Bearer {token}"),
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"
     });
-    let input: AuthorizerInput = serde_json::from_value(event).unwrap();
+    let input = AuthorizerInput::parse(&event.to_string());
     let response = handler(state, LambdaEvent::new(input, Context::default())).await?;
-    Ok(response.principal_id.unwrap())
+    let response = serde_json::to_value(response).unwrap();
+    Ok(response["principalId"].as_str().unwrap().to_owned())
 }
 
 async fn authorizer(
