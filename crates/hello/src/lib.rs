@@ -9,19 +9,31 @@ use serde_json::{Map, Value, json};
 /// Keys API Gateway adds to the authorizer context itself, not the authorizer's.
 const GATEWAY_KEYS: [&str; 2] = ["principalId", "integrationLatency"];
 
-/// The authorizer's output as the backend sees it: `principalId` and the context.
+/// The authorizer's output as the backend sees it: the principal and the context.
+///
+/// REST APIs and HTTP API payload 1.0 put the context in `requestContext.authorizer` with
+/// `principalId`; HTTP API payload 2.0 puts it in `requestContext.authorizer.lambda`, where a
+/// simple response leaves no `principalId`: the principal is then the context's `sub`.
 pub fn authorizer_context(request: &Request) -> Option<(String, Map<String, Value>)> {
-    let fields = match request.request_context_ref()? {
-        RequestContext::ApiGatewayV1(ctx) => &ctx.authorizer.fields,
-        RequestContext::ApiGatewayV2(ctx) => &ctx.authorizer.as_ref()?.fields,
+    let mut context: Map<String, Value> = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.authorizer.fields.clone().into_iter().collect(),
+        RequestContext::ApiGatewayV2(ctx) => {
+            let fields = &ctx.authorizer.as_ref()?.fields;
+            match fields.get("lambda") {
+                Some(Value::Object(lambda)) => lambda.clone(),
+                _ => fields.clone().into_iter().collect(),
+            }
+        }
         _ => return None,
     };
-    let principal = fields.get("principalId")?.as_str()?.to_owned();
-    let context = fields
-        .iter()
-        .filter(|(k, _)| !GATEWAY_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let principal = context.get("principalId").cloned();
+    context.retain(|k, _| !GATEWAY_KEYS.contains(&k.as_str()));
+    let principal = principal
+        .as_ref()
+        .or_else(|| context.get("sub"))?
+        .as_str()
+        .filter(|p| !p.is_empty())?
+        .to_owned();
     Some((principal, context))
 }
 

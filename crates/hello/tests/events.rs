@@ -34,6 +34,30 @@ async fn answers_with_the_principal_and_the_authorizer_context() {
 }
 
 #[tokio::test]
+async fn answers_the_same_behind_an_http_api_with_the_context_under_lambda() {
+    let rest = call(request(&sample("hello.json"))).await;
+    let http = call(request(&sample("hello-http-api.json"))).await;
+    assert_eq!(http, rest);
+    // An IAM-policy answer (or payload 1.0) also carries principalId, which wins over sub.
+    let mut v: Value = serde_json::from_str(&sample("hello-http-api.json")).unwrap();
+    v["requestContext"]["authorizer"]["lambda"]["principalId"] = json!("p-1");
+    let (status, body) = call(request(&v.to_string())).await;
+    assert_eq!(
+        (status, body["principalId"].as_str()),
+        (StatusCode::OK, Some("p-1"))
+    );
+    assert!(body["context"].get("principalId").is_none());
+}
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
 async fn refuses_a_request_that_bypassed_the_authorizer() {
     let req = lambda_http::http::Request::builder()
         .uri("/hello")
