@@ -80,6 +80,30 @@ check("application/json" in gr["UNAUTHORIZED"]["ResponseTemplates"] and "applica
 ms = api["MethodSettings"][0]
 check(ms["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"} and ms["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "throttling parameters")
 
+# The HTTP API: the same functions and authorizer, its own wire format (payload 2.0, simple responses).
+http = res["HttpApi"]["Properties"]
+check(res["HttpApi"]["Type"] == "AWS::Serverless::HttpApi", "an HTTP API")
+hauth = http["Auth"]
+check(hauth["DefaultAuthorizer"] == "LambdaAuthorizer", "HTTP API default authorizer")
+la = hauth["Authorizers"]["LambdaAuthorizer"]
+check(la["FunctionArn"] == {"Fn::GetAtt": ["CheckTokenFunction", "Arn"]}, "HTTP API authorizer is check-token")
+check(la["AuthorizerPayloadFormatVersion"] == "2.0", "payload format 2.0")
+check(la["EnableFunctionDefaultPermissions"] is True, "API Gateway may invoke the authorizer")
+check(la["Identity"]["Headers"] == ["Authorization"], "identity source: the Authorization header")
+check(la["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtlSeconds"}, "HTTP API cache TTL from the parameter")
+simple = la["EnableSimpleResponses"]
+check(ct["Environment"]["Variables"].get("ENABLE_SIMPLE_RESPONSES") == str(simple).lower(),
+      "check-token's ENABLE_SIMPLE_RESPONSES matches the authorizer's EnableSimpleResponses")
+drs = http["DefaultRouteSettings"]
+check(drs["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"} and drs["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "HTTP API throttling")
+check("$context.authorizer.error" in http["AccessLogSettings"]["Format"], "access logs carry the authorizer's error")
+tok = au["Events"]["TokenHttpApi"]["Properties"]
+check(tok["ApiId"] == {"Ref": "HttpApi"} and tok["Path"] == "/token" and tok["Method"].lower() == "post", "HTTP API POST /token")
+check(tok["Auth"]["Authorizer"] == "NONE", "HTTP API /token has no authorizer")
+hh = he["Events"]["HelloHttpApi"]["Properties"]
+check(hh["ApiId"] == {"Ref": "HttpApi"} and "Auth" not in hh, "HTTP API /hello uses the default authorizer")
+check(res["HttpApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "access log retention")
+
 table = res["UsersTable"]["Properties"]
 check(table["BillingMode"] == "PAY_PER_REQUEST", "on-demand table")
 check(table["KeySchema"] == [{"AttributeName": "email", "KeyType": "HASH"}], "partition key email")
@@ -90,7 +114,7 @@ check(res["SigningKey"]["Type"] == "AWS::SecretsManager::Secret" and secret["Pas
 check("SecretString" not in res["SigningKey"]["Properties"], "no secret value in the template")
 for lg in ("CheckTokenLogGroup", "AuthenticateLogGroup", "HelloLogGroup"):
     check(res[lg]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, f"{lg} retention")
-for out in ("ApiUrl", "TokenUrl", "HelloUrl", "UsersTableName", "SigningKeySecretArn"):
+for out in ("ApiUrl", "TokenUrl", "HelloUrl", "HttpApiUrl", "HttpTokenUrl", "HttpHelloUrl", "UsersTableName", "SigningKeySecretArn"):
     check(out in t["Outputs"], f"output {out}")
 for p in ("JwtIssuer", "JwtAudience", "TokenTtlSeconds", "AuthorizerCacheTtlSeconds", "StageName"):
     check(p in t["Parameters"], f"parameter {p}")
