@@ -13,7 +13,7 @@ use std::time::Duration;
 use authcore::token::now_seconds;
 mod common;
 
-use local_gateway::{Gateway, Options};
+use local_gateway::{Flavour, Gateway, Options};
 use local_runtime::moto::MotoServer;
 use local_runtime::{built_binary, local_aws_env};
 use serde_json::{Value, json};
@@ -79,6 +79,8 @@ fn mint(secret: &str, sub: &str, at: u64) -> String {
 
 /// What a client sees, whichever stack serves it.
 struct Target {
+    /// Which API serves it: the answers the gateway gives itself differ.
+    api: Flavour,
     base: String,
     email: String,
     password: String,
@@ -107,33 +109,52 @@ impl Target {
     }
 }
 
-/// The checks that hold for the local stack and a deployed one alike.
+/// The checks that hold for the local stack and a deployed one alike, on either API.
 fn black_box_checks(t: &Target) {
     let token = t.token();
     let ok = t.hello(Some(&format!("Bearer {token}")));
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["principalId"], t.email.as_str());
     assert_eq!(ok.body["context"]["email"], t.email.as_str());
+    assert_eq!(ok.body["context"]["sub"], t.email.as_str());
+    // The scheme in any case.
+    let lower = t.hello(Some(&format!("bearer {token}")));
+    assert_eq!((lower.status, &lower.body), (200, &ok.body));
+    // A bare token, as some clients send it: the REST API's validation expression refuses it at
+    // the gateway; the HTTP API has none, and the authorizer accepts it.
+    let bare = t.hello(Some(&token));
+    match t.api {
+        Flavour::Rest => assert_eq!(bare.status, 401, "{}", bare.body),
+        Flavour::Http => assert_eq!((bare.status, &bare.body), (200, &ok.body)),
+    }
 
     let no_header = t.hello(None);
     assert_eq!(
         (no_header.status, &no_header.body),
         (401, &json!({"message": "Unauthorized"}))
     );
-    assert_eq!(
-        no_header
-            .headers
-            .get("www-authenticate")
-            .map(String::as_str),
-        Some("Bearer")
-    );
+    // The REST API's UNAUTHORIZED gateway response adds the header; HTTP APIs have no
+    // gateway responses to customize.
+    let www = no_header
+        .headers
+        .get("www-authenticate")
+        .map(String::as_str);
+    match t.api {
+        Flavour::Rest => assert_eq!(www, Some("Bearer")),
+        Flavour::Http => assert_eq!(www, None),
+    }
     for garbage in [
         "garbage",
         "Bearer garbage",
         "Basic ZGVtbzpkZW1v",
         "Bearer a.b.c",
     ] {
-        assert_eq!(t.hello(Some(garbage)).status, 401, "{garbage}");
+        let r = t.hello(Some(garbage));
+        assert_eq!(
+            (r.status, &r.body),
+            (401, &json!({"message": "Unauthorized"})),
+            "{garbage}"
+        );
     }
     let other_key = mint(
         &authcore::generate_secret().unwrap(),
@@ -195,12 +216,32 @@ fn start_gateway(
     env_vars: &[(&str, &str, &str)],
 ) -> (Arc<Gateway>, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    serve(
+        &root.join("template.yaml"),
+        Flavour::Rest,
+        endpoint,
+        secret,
+        parameters,
+        env_vars,
+    )
+}
+
+/// Starts a gateway serving the `api` of `template` on a free port.
+fn serve(
+    template: &Path,
+    api: Flavour,
+    endpoint: &str,
+    secret: &str,
+    parameters: &[(&str, &str)],
+    env_vars: &[(&str, &str, &str)],
+) -> (Arc<Gateway>, String) {
     let bin_dir = built_binary("check-token")
         .unwrap_or_else(|e| panic!("{e}"))
         .parent()
         .unwrap()
         .to_path_buf();
-    let mut options = Options::new(root.join("template.yaml"), bin_dir);
+    let mut options = Options::new(template, bin_dir);
+    options.api = api;
     options.parameters = parameters
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -245,6 +286,7 @@ fn the_local_stack_behaves_like_api_gateway() {
         &[],
     );
     let target = Target {
+        api: Flavour::Rest,
         base: base.clone(),
         email: "local@example.com".into(),
         password: password.clone(),
@@ -322,6 +364,7 @@ fn a_policy_that_denies_is_a_403() {
         &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
     );
     let target = Target {
+        api: Flavour::Rest,
         base,
         email: "reader@example.com".into(),
         password: "reader-password".into(),
@@ -330,25 +373,174 @@ fn a_policy_that_denies_is_a_403() {
     let denied = target.hello(Some(&format!("Bearer {}", target.token())));
     assert_eq!(
         (denied.status, &denied.body),
-        (
-            403,
-            &json!({"Message": "User is not authorized to access this resource with an explicit deny"})
-        )
+        (403, &forbidden(Flavour::Rest))
     );
 }
 
 #[test]
-#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD (optionally JWT_SECRET), then `make test-deployed`"]
+#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD (optionally JWT_SECRET, API=http for the HTTP API, DENIED_EMAIL and DENIED_PASSWORD for a user the authorizer denies), then `make test-deployed`"]
 fn a_deployed_stack_behaves_the_same() {
     let need = |k: &str| {
         std::env::var(k)
             .unwrap_or_else(|_| panic!("{k} is not set: see the ignore reason of this test"))
     };
+    let api = match std::env::var("API").as_deref() {
+        Ok("http") => Flavour::Http,
+        Ok("rest") | Err(_) => Flavour::Rest,
+        Ok(other) => panic!("API={other}: use rest or http"),
+    };
     let target = Target {
+        api,
         base: need("API_URL").trim_end_matches('/').to_owned(),
         email: need("EMAIL"),
         password: need("PASSWORD"),
         secret: std::env::var("JWT_SECRET").ok(),
     };
     black_box_checks(&target);
+    // A genuine token that the authorizer denies (a stack deployed with REQUIRED_ROLE set on
+    // check-token, and a user without that role).
+    if let (Ok(email), Ok(password)) = (
+        std::env::var("DENIED_EMAIL"),
+        std::env::var("DENIED_PASSWORD"),
+    ) {
+        let denied = Target {
+            email,
+            password,
+            ..target
+        };
+        let r = denied.hello(Some(&format!("Bearer {}", denied.token())));
+        assert_eq!((r.status, &r.body), (403, &forbidden(api)));
+    }
+}
+
+/// The body of the 403 API Gateway gives for an authorizer's Deny.
+fn forbidden(api: Flavour) -> Value {
+    match api {
+        Flavour::Rest => {
+            json!({"Message": "User is not authorized to access this resource with an explicit deny"})
+        }
+        Flavour::Http => json!({"message": "Forbidden"}),
+    }
+}
+
+/// The project's template with its HTTP API authorizer set to `payload` and simple responses
+/// on or off (the function's setting follows), written to a file of its own.
+fn http_template(dir: &Path, payload: &str, simple: bool) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let flag = if simple { "true" } else { "false" };
+    let edited = text
+        .replace(
+            "AuthorizerPayloadFormatVersion: \"2.0\"",
+            &format!("AuthorizerPayloadFormatVersion: \"{payload}\""),
+        )
+        .replace(
+            "EnableSimpleResponses: true",
+            &format!("EnableSimpleResponses: {flag}"),
+        )
+        .replace(
+            "ENABLE_SIMPLE_RESPONSES: \"true\"",
+            &format!("ENABLE_SIMPLE_RESPONSES: \"{flag}\""),
+        );
+    assert!(
+        payload == "2.0" && simple || edited != text,
+        "the template's authorizer moved"
+    );
+    let path = dir.join(format!("template-{payload}-{flag}.yaml"));
+    std::fs::write(&path, edited).unwrap();
+    path
+}
+
+#[test]
+fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    let password = authcore::generate_secret().unwrap()[..20].to_owned();
+    common::add_user(
+        &moto.endpoint(),
+        "UsersTable",
+        "http@example.com",
+        "Http Demo",
+        &["reader"],
+        &password,
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-api-templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (payload, simple) in [("2.0", true), ("2.0", false), ("1.0", false)] {
+        let what = format!("payload {payload}, simple responses {simple}");
+        let template = http_template(&dir, payload, simple);
+        let (gateway, base) = serve(
+            &template,
+            Flavour::Http,
+            &moto.endpoint(),
+            &secret,
+            &[("AuthorizerCacheTtlSeconds", "2")],
+            &[],
+        );
+        let target = Target {
+            api: Flavour::Http,
+            base: base.clone(),
+            email: "http@example.com".into(),
+            password: password.clone(),
+            secret: Some(secret.clone()),
+        };
+        black_box_checks(&target);
+
+        // HTTP API route keys: no route is a 404, not REST's 403.
+        let missing = http("GET", &format!("{base}/nope"), &[], None);
+        assert_eq!(
+            (missing.status, &missing.body),
+            (404, &json!({"message": "Not Found"})),
+            "{what}"
+        );
+        assert_eq!(http("GET", &format!("{base}/token"), &[], None).status, 404);
+
+        // Cached by the identity source's value for ReauthorizeEvery; no identity, no call.
+        let bearer = format!("Bearer {}", target.token());
+        let before = gateway.authorizer_calls();
+        assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
+        assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
+        assert_eq!(gateway.authorizer_calls(), before + 1, "{what}: cache");
+        std::thread::sleep(Duration::from_millis(2200));
+        assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
+        assert_eq!(gateway.authorizer_calls(), before + 2, "{what}: TTL");
+        let calls = gateway.authorizer_calls();
+        assert_eq!(target.hello(None).status, 401);
+        assert_eq!(target.hello(Some("")).status, 401);
+        assert_eq!(
+            gateway.authorizer_calls(),
+            calls,
+            "{what}: no identity, no call"
+        );
+        assert!(
+            gateway
+                .function_logs("CheckTokenFunction")
+                .contains(if payload == "2.0" {
+                    "http_v2"
+                } else {
+                    "http_v1"
+                }),
+            "{what}: the log names the event kind"
+        );
+
+        // A genuine token the authorizer denies is a 403.
+        let (_, denying) = serve(
+            &template,
+            Flavour::Http,
+            &moto.endpoint(),
+            &secret,
+            &[],
+            &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
+        );
+        let denied = Target {
+            base: denying,
+            ..target
+        };
+        let r = denied.hello(Some(&format!("Bearer {}", denied.token())));
+        assert_eq!(
+            (r.status, &r.body),
+            (403, &forbidden(Flavour::Http)),
+            "{what}"
+        );
+    }
 }

@@ -1,13 +1,18 @@
 //! A local API Gateway for the stack in `template.yaml`, without Docker or an AWS account.
 //!
-//! Routes and TOKEN authorizers come from the template. Each function runs as its real built
-//! binary behind a local Lambda Runtime API ([`local_runtime`]). In front of protected routes
+//! It serves either of the template's APIs ([`Flavour`]). Each function runs as its real built
+//! binary behind a local Lambda Runtime API ([`local_runtime`]).
+//!
+//! REST API: routes and TOKEN authorizers come from the template. In front of protected routes
 //! the gateway behaves like API Gateway: the identity header and `ValidationExpression` are
 //! checked before the authorizer is called, the authorizer's policy is cached per token for
 //! the configured TTL and evaluated against each route's ARN (explicit Deny wins; no match is
 //! a 403), non-scalar context values are a 500, and `principalId` and the context reach the
 //! backend in `requestContext.authorizer`.
+//!
+//! HTTP API: its own semantics, in [`http_api`].
 
+pub mod http_api;
 pub mod policy;
 pub mod template;
 
@@ -41,7 +46,7 @@ use crate::template::{Route, Stack, TemplateError};
 pub const LOCAL_ACCOUNT: &str = "123456789012";
 /// The API id in local method ARNs.
 pub const LOCAL_API_ID: &str = "local";
-const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// API Gateway's payload limit: larger bodies get a 413.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Variables passed from the gateway's environment to every function.
@@ -85,9 +90,33 @@ pub enum GatewayError {
     EnvVars(String),
 }
 
+/// Which of the template's APIs to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavour {
+    /// The REST API (`AWS::Serverless::Api`).
+    #[default]
+    Rest,
+    /// The HTTP API (`AWS::Serverless::HttpApi`).
+    Http,
+}
+
+impl std::str::FromStr for Flavour {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rest" => Ok(Self::Rest),
+            "http" => Ok(Self::Http),
+            other => Err(format!("{other:?}: the API is rest or http")),
+        }
+    }
+}
+
 /// How to start the gateway.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Which API of the template to serve.
+    pub api: Flavour,
     /// The SAM template.
     pub template: PathBuf,
     /// Where the built binaries are (`target/debug`).
@@ -107,6 +136,7 @@ impl Options {
     /// Options for `template` with binaries in `bin_dir` and nothing else.
     pub fn new(template: impl Into<PathBuf>, bin_dir: impl Into<PathBuf>) -> Self {
         Self {
+            api: Flavour::Rest,
             template: template.into(),
             bin_dir: bin_dir.into(),
             parameters: HashMap::new(),
@@ -182,7 +212,7 @@ impl CacheUse {
 }
 
 /// A response with `status` and the JSON text `body`.
-fn json_response(status: StatusCode, body: String) -> Response<Bytes> {
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -202,8 +232,10 @@ fn internal_error(status: StatusCode) -> Response<Bytes> {
 /// The running gateway: the stack and its function processes.
 pub struct Gateway {
     stack: Stack,
+    api: Flavour,
     functions: HashMap<String, Function>,
     cache: Mutex<HashMap<(String, String), Cached>>,
+    http_cache: Mutex<HashMap<(String, String), http_api::HttpCached>>,
     authorizer_calls: AtomicU64,
     region: String,
     next_id: AtomicU64,
@@ -213,6 +245,12 @@ impl Gateway {
     /// Reads the template and starts every function.
     pub fn start(options: &Options) -> Result<Self, GatewayError> {
         let stack = Stack::load(&options.template, &options.parameters)?;
+        if options.api == Flavour::Http && stack.http_api.is_none() {
+            return Err(TemplateError::Unsupported(
+                "no AWS::Serverless::HttpApi resource to serve".into(),
+            )
+            .into());
+        }
         let mut functions = HashMap::new();
         for (id, def) in &stack.functions {
             let spec = function_spec(options, id, def)?;
@@ -224,8 +262,10 @@ impl Gateway {
         }
         Ok(Self {
             stack,
+            api: options.api,
             functions,
             cache: Mutex::new(HashMap::new()),
+            http_cache: Mutex::new(HashMap::new()),
             authorizer_calls: AtomicU64::new(0),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
             next_id: AtomicU64::new(1),
@@ -235,6 +275,11 @@ impl Gateway {
     /// The stack being served.
     pub fn stack(&self) -> &Stack {
         &self.stack
+    }
+
+    /// Which API is served.
+    pub fn api(&self) -> Flavour {
+        self.api
     }
 
     /// How many times an authorizer function has been invoked.
@@ -296,6 +341,7 @@ impl Gateway {
                         )
                     })
             }
+            Err(_) if self.api == Flavour::Http => (http_api::too_large(), CacheUse::None),
             Err(_) => (
                 json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -313,8 +359,20 @@ impl Gateway {
         Ok(response.map(Full::new))
     }
 
-    /// Handles one request.
+    /// Handles one request on the API being served.
     pub fn handle(
+        &self,
+        req: &Request<Bytes>,
+        peer: Option<SocketAddr>,
+    ) -> (Response<Bytes>, CacheUse) {
+        match self.api {
+            Flavour::Rest => self.handle_rest(req, peer),
+            Flavour::Http => self.handle_http(req, peer),
+        }
+    }
+
+    /// Handles one request on the REST API.
+    fn handle_rest(
         &self,
         req: &Request<Bytes>,
         peer: Option<SocketAddr>,

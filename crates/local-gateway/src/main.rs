@@ -11,9 +11,12 @@ use local_gateway::{Gateway, Options};
 #[derive(Parser)]
 #[command(
     version,
-    about = "A local API Gateway (REST, TOKEN authorizer) for template.yaml"
+    about = "A local API Gateway for template.yaml: its REST API (TOKEN authorizer) or its HTTP API (Lambda authorizer)"
 )]
 struct Cli {
+    /// Which API of the template to serve: rest or http.
+    #[arg(long, default_value = "rest")]
+    api: local_gateway::Flavour,
     /// The SAM template.
     #[arg(long, default_value = "template.yaml")]
     template: PathBuf,
@@ -43,6 +46,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut options = Options::new(&cli.template, &cli.bin_dir);
+    options.api = cli.api;
     options.parameters = cli.parameters.into_iter().collect::<HashMap<_, _>>();
     options.echo_logs = true;
     if let Some(path) = &cli.env_vars {
@@ -74,17 +78,50 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for route in &gateway.stack().routes {
+    let routes: Vec<(String, String, &str, Option<&String>)> = match gateway.api() {
+        local_gateway::Flavour::Rest => gateway
+            .stack()
+            .routes
+            .iter()
+            .map(|r| {
+                (
+                    r.method.clone(),
+                    r.path.clone(),
+                    r.function.as_str(),
+                    r.authorizer.as_ref(),
+                )
+            })
+            .collect(),
+        local_gateway::Flavour::Http => gateway
+            .stack()
+            .http_api
+            .iter()
+            .flat_map(|api| &api.routes)
+            .map(|r| {
+                let (method, path) = r.method_and_path().unwrap_or(("", "$default"));
+                (
+                    method.to_owned(),
+                    path.to_owned(),
+                    r.function.as_str(),
+                    r.authorizer.as_ref(),
+                )
+            })
+            .collect(),
+    };
+    eprintln!(
+        "local-gateway: the {:?} API of {}",
+        gateway.api(),
+        cli.template.display()
+    );
+    for (method, path, function, authorizer) in routes {
         eprintln!(
             "  {:6} http://{}:{}{}  -> {}{}",
-            route.method,
+            method,
             cli.host,
             cli.port,
-            route.path,
-            route.function,
-            route
-                .authorizer
-                .as_ref()
+            path,
+            function,
+            authorizer
                 .map(|a| format!(" (authorizer {a})"))
                 .unwrap_or_default()
         );

@@ -1,5 +1,6 @@
-//! What the local gateway reads from `template.yaml`: the REST API's routes, its TOKEN
-//! authorizers, and each function's binary and environment.
+//! What the local gateway reads from `template.yaml`: the REST API's routes and TOKEN
+//! authorizers, the HTTP API's routes and Lambda authorizers, and each function's binary and
+//! environment.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -82,6 +83,81 @@ pub struct GatewayResponse {
     pub template: Option<String>,
 }
 
+/// An HTTP API's Lambda authorizer (`AWS::Serverless::HttpApi` `Auth.Authorizers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAuthorizer {
+    /// Logical id of its function.
+    pub function: String,
+    /// `AuthorizerPayloadFormatVersion`: `"1.0"` or `"2.0"`.
+    pub payload_version: String,
+    /// `EnableSimpleResponses` (payload 2.0 only).
+    pub simple_responses: bool,
+    /// `Identity.Headers`: each must be present, else a 401 without calling the authorizer.
+    pub headers: Vec<String>,
+    /// `Identity.ReauthorizeEvery`: how long an answer is cached per identity (0: no cache).
+    pub ttl: Duration,
+}
+
+/// One route of the HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRoute {
+    /// The route key: `GET /hello`, `ANY /{proxy+}` or `$default`.
+    pub key: String,
+    /// Logical id of the function behind it.
+    pub function: String,
+    /// The authorizer's name, or `None` for an open route.
+    pub authorizer: Option<String>,
+}
+
+impl HttpRoute {
+    /// The method and path template of the key; `None` for `$default`.
+    pub fn method_and_path(&self) -> Option<(&str, &str)> {
+        self.key.split_once(' ')
+    }
+}
+
+/// The HTTP API (`AWS::Serverless::HttpApi`): its routes and authorizers.
+#[derive(Debug, Clone, Default)]
+pub struct HttpApi {
+    /// Routes, in template order.
+    pub routes: Vec<HttpRoute>,
+    /// Authorizers by name.
+    pub authorizers: HashMap<String, HttpAuthorizer>,
+}
+
+impl HttpApi {
+    /// The route API Gateway picks for `method` and `path`, with its path parameters: the most
+    /// specific route key wins (literal segments over `{param}`, over a greedy `{proxy+}`; a
+    /// method over `ANY`), and `$default` catches the rest.
+    pub fn route(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Option<(&HttpRoute, BTreeMap<String, String>)> {
+        // Rank: literal segments, then no greedy `{proxy+}`, then a method over `ANY`.
+        let ranked = self.routes.iter().filter_map(|route| {
+            let (m, template) = route.method_and_path()?;
+            if m != "ANY" && !m.eq_ignore_ascii_case(method) {
+                return None;
+            }
+            let params = match_path(template, path)?;
+            let literals = template
+                .split('/')
+                .filter(|s| !s.is_empty() && !s.starts_with('{'))
+                .count();
+            let rank = (literals, !template.contains("+}"), m != "ANY");
+            Some((rank, route, params))
+        });
+        let best = ranked.max_by_key(|(rank, _, _)| *rank);
+        best.map(|(_, route, params)| (route, params)).or_else(|| {
+            self.routes
+                .iter()
+                .find(|r| r.key == "$default")
+                .map(|r| (r, BTreeMap::new()))
+        })
+    }
+}
+
 /// Everything the gateway serves.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -95,6 +171,8 @@ pub struct Stack {
     pub authorizers: HashMap<String, Authorizer>,
     /// Functions by logical id.
     pub functions: BTreeMap<String, FunctionDef>,
+    /// The HTTP API, when the template has one.
+    pub http_api: Option<HttpApi>,
 }
 
 fn unsupported(msg: impl Into<String>) -> TemplateError {
@@ -225,6 +303,23 @@ impl Stack {
             return Err(unsupported(format!("DefaultAuthorizer {d} is not defined")));
         }
 
+        // The HTTP API, if any: its authorizers.
+        let http = resources.iter().find(|(_, v)| {
+            v.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi")
+        });
+        let mut http_api = match http {
+            Some((_, api)) => Some(HttpApi {
+                routes: Vec::new(),
+                authorizers: http_authorizers(&r, api.get("Properties").unwrap_or(&Value::Null))?,
+            }),
+            None => None,
+        };
+        let http_id = http.and_then(|(id, _)| id.as_str()).unwrap_or_default();
+        let http_default = http
+            .and_then(|(_, api)| get(api, &["Properties", "Auth", "DefaultAuthorizer"]))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+
         // Functions, their environment and their Api events.
         let mut functions = BTreeMap::new();
         let mut routes = Vec::new();
@@ -241,14 +336,32 @@ impl Stack {
                 }
                 routes.push(route);
             }
+            if let Some(api) = &mut http_api {
+                for route in http_routes(&id, res, http_id, http_default.as_deref())? {
+                    if let Some(a) = &route.authorizer
+                        && !api.authorizers.contains_key(a)
+                    {
+                        return Err(unsupported(format!(
+                            "{id}: HTTP API authorizer {a} is not defined"
+                        )));
+                    }
+                    api.routes.push(route);
+                }
+            }
             let function = function(&r, &id, res, &doc)?;
             functions.insert(id, function);
         }
-        for a in authorizers.values() {
-            if !functions.contains_key(&a.function) {
+        let http_functions = http_api
+            .iter()
+            .flat_map(|api| api.authorizers.values().map(|a| &a.function));
+        for f in authorizers
+            .values()
+            .map(|a| &a.function)
+            .chain(http_functions)
+        {
+            if !functions.contains_key(f) {
                 return Err(unsupported(format!(
-                    "authorizer function {} is not a function of the template",
-                    a.function
+                    "authorizer function {f} is not a function of the template"
                 )));
             }
         }
@@ -258,6 +371,7 @@ impl Stack {
             routes,
             authorizers,
             functions,
+            http_api,
         })
     }
 
@@ -337,9 +451,9 @@ fn authorizers(r: &Resolver, props: &Value) -> Result<HashMap<String, Authorizer
     Ok(authorizers)
 }
 
-/// One TOKEN authorizer: its function, identity header, validation expression and cache TTL.
-fn authorizer(r: &Resolver, name: &str, spec: &Value) -> Result<Authorizer, TemplateError> {
-    let function = match spec.get("FunctionArn").and_then(intrinsic) {
+/// The logical id of an authorizer's function, from its `FunctionArn: !GetAtt F.Arn`.
+fn authorizer_function(name: &str, spec: &Value) -> Result<String, TemplateError> {
+    match spec.get("FunctionArn").and_then(intrinsic) {
         Some((f, Value::Sequence(args))) if f == "GetAtt" => {
             args.first().and_then(Value::as_str).map(str::to_owned)
         }
@@ -350,7 +464,134 @@ fn authorizer(r: &Resolver, name: &str, spec: &Value) -> Result<Authorizer, Temp
         unsupported(format!(
             "authorizer {name}: FunctionArn must be !GetAtt Function.Arn"
         ))
-    })?;
+    })
+}
+
+/// A cache TTL in seconds (`ReauthorizeEvery`), `default` when absent.
+fn ttl(r: &Resolver, identity: Option<&Value>, default: u64) -> Result<Duration, TemplateError> {
+    let seconds = match identity.and_then(|i| i.get("ReauthorizeEvery")) {
+        Some(v) => r
+            .text(v, "ReauthorizeEvery")?
+            .parse()
+            .map_err(|_| unsupported("ReauthorizeEvery is not a number"))?,
+        None => default,
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+/// The HTTP API's Lambda authorizers, by name.
+fn http_authorizers(
+    r: &Resolver,
+    props: &Value,
+) -> Result<HashMap<String, HttpAuthorizer>, TemplateError> {
+    let mut authorizers = HashMap::new();
+    for (name, spec) in entries(props, &["Auth", "Authorizers"]) {
+        let name = name.as_str().unwrap_or_default().to_owned();
+        let function = authorizer_function(&name, spec)?;
+        let payload_version = spec
+            .get("AuthorizerPayloadFormatVersion")
+            .map(|v| r.text(v, "AuthorizerPayloadFormatVersion"))
+            .transpose()?
+            .ok_or_else(|| {
+                unsupported(format!(
+                    "authorizer {name}: AuthorizerPayloadFormatVersion is required"
+                ))
+            })?;
+        if payload_version != "1.0" && payload_version != "2.0" {
+            return Err(unsupported(format!(
+                "authorizer {name}: AuthorizerPayloadFormatVersion must be 1.0 or 2.0"
+            )));
+        }
+        let simple_responses = match spec.get("EnableSimpleResponses") {
+            Some(v) => r.text(v, "EnableSimpleResponses")? == "true",
+            None => false,
+        };
+        if simple_responses && payload_version != "2.0" {
+            return Err(unsupported(format!(
+                "authorizer {name}: simple responses need payload format 2.0"
+            )));
+        }
+        let identity = spec.get("Identity");
+        let headers = identity
+            .and_then(|i| i.get("Headers"))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect();
+        authorizers.insert(
+            name,
+            HttpAuthorizer {
+                function,
+                payload_version,
+                simple_responses,
+                headers,
+                // CloudFormation's AuthorizerResultTtlInSeconds defaults to 0: no cache.
+                ttl: ttl(r, identity, 0)?,
+            },
+        );
+    }
+    Ok(authorizers)
+}
+
+/// Function `id`'s `HttpApi` events on the HTTP API `api_id`, as routes.
+fn http_routes(
+    id: &str,
+    res: &Value,
+    api_id: &str,
+    default_authorizer: Option<&str>,
+) -> Result<Vec<HttpRoute>, TemplateError> {
+    let mut routes = Vec::new();
+    for (_, event) in entries(res, &["Properties", "Events"]) {
+        if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+            continue;
+        }
+        let p = event.get("Properties").unwrap_or(&Value::Null);
+        if let Some(api) = p.get("ApiId").and_then(intrinsic)
+            && api.1.as_str() != Some(api_id)
+        {
+            continue;
+        }
+        if p.get("PayloadFormatVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v != "2.0")
+        {
+            return Err(unsupported(format!(
+                "{id}: only payload format 2.0 integrations are emulated for the HTTP API"
+            )));
+        }
+        let key = match (
+            p.get("Method").and_then(Value::as_str),
+            p.get("Path").and_then(Value::as_str),
+        ) {
+            (None, None) => "$default".to_owned(),
+            (method, Some(path)) => {
+                let method = method.unwrap_or("ANY").to_ascii_uppercase();
+                format!("{method} {path}")
+            }
+            (Some(_), None) => {
+                return Err(unsupported(format!(
+                    "{id}: HttpApi event with a Method but no Path"
+                )));
+            }
+        };
+        let authorizer = match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
+            Some("NONE") => None,
+            Some(name) => Some(name.to_owned()),
+            None => default_authorizer.map(str::to_owned),
+        };
+        routes.push(HttpRoute {
+            key,
+            function: id.to_owned(),
+            authorizer,
+        });
+    }
+    Ok(routes)
+}
+
+/// One TOKEN authorizer: its function, identity header, validation expression and cache TTL.
+fn authorizer(r: &Resolver, name: &str, spec: &Value) -> Result<Authorizer, TemplateError> {
+    let function = authorizer_function(name, spec)?;
     if spec
         .get("FunctionPayloadType")
         .and_then(Value::as_str)
@@ -377,18 +618,11 @@ fn authorizer(r: &Resolver, name: &str, spec: &Value) -> Result<Authorizer, Temp
         ),
         None => None,
     };
-    let ttl = match identity.and_then(|i| i.get("ReauthorizeEvery")) {
-        Some(v) => r
-            .text(v, "ReauthorizeEvery")?
-            .parse()
-            .map_err(|_| unsupported("ReauthorizeEvery is not a number"))?,
-        None => 300,
-    };
     Ok(Authorizer {
         function,
         header,
         validation,
-        ttl: Duration::from_secs(ttl),
+        ttl: ttl(r, identity, 300)?,
     })
 }
 
@@ -567,6 +801,69 @@ mod tests {
                 .to_string()
                 .contains("NoSuchParameter")
         );
+    }
+
+    #[test]
+    fn reads_the_http_api_of_the_projects_template() {
+        let stack = Stack::parse(TEMPLATE, &HashMap::new()).unwrap();
+        let api = stack
+            .http_api
+            .as_ref()
+            .expect("the template has an HTTP API");
+        let token = api.route("POST", "/token").unwrap().0;
+        assert_eq!(
+            (
+                token.key.as_str(),
+                token.function.as_str(),
+                token.authorizer.as_deref()
+            ),
+            ("POST /token", "AuthenticateFunction", None)
+        );
+        let hello = api.route("GET", "/hello").unwrap().0;
+        assert_eq!(hello.authorizer.as_deref(), Some("LambdaAuthorizer"));
+        assert!(api.route("GET", "/token").is_none());
+        assert_eq!(
+            api.authorizers["LambdaAuthorizer"],
+            HttpAuthorizer {
+                function: "CheckTokenFunction".into(),
+                payload_version: "2.0".into(),
+                simple_responses: true,
+                headers: vec!["Authorization".into()],
+                ttl: Duration::from_secs(300),
+            }
+        );
+        assert_eq!(
+            stack.functions["CheckTokenFunction"].env["ENABLE_SIMPLE_RESPONSES"],
+            "true"
+        );
+    }
+
+    #[test]
+    fn http_api_route_keys_pick_the_most_specific_route() {
+        let route = |key: &str, function: &str| HttpRoute {
+            key: key.into(),
+            function: function.into(),
+            authorizer: None,
+        };
+        let api = HttpApi {
+            routes: vec![
+                route("$default", "fallback"),
+                route("ANY /{proxy+}", "proxy"),
+                route("GET /items/{id}", "item"),
+                route("ANY /items/special", "special-any"),
+                route("GET /items/special", "special-get"),
+            ],
+            authorizers: HashMap::new(),
+        };
+        let pick = |m, p| api.route(m, p).map(|(r, _)| r.function.as_str());
+        assert_eq!(pick("GET", "/items/special"), Some("special-get"));
+        assert_eq!(pick("POST", "/items/special"), Some("special-any"));
+        assert_eq!(pick("GET", "/items/7"), Some("item"));
+        assert_eq!(pick("DELETE", "/items/7"), Some("proxy"));
+        assert_eq!(pick("GET", "/anything/else"), Some("proxy"));
+        assert_eq!(pick("GET", "/"), Some("fallback"));
+        assert_eq!(api.route("GET", "/items/7").unwrap().1["id"], "7");
+        assert_eq!(api.route("PUT", "/a/b").unwrap().1["proxy"], "a/b");
     }
 
     #[test]
