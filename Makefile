@@ -20,9 +20,11 @@ TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'imp
 
 .PHONY: fuzz dev test test-deployed lint template package size build build-bins bench venv clean
 
-## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it).
+## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it): the template's
+## REST API, or its HTTP API with `make dev API=http`.
+API ?= rest
 dev: venv build-bins
-	@bash scripts/dev.sh
+	@API=$(API) bash scripts/dev.sh
 
 ## make test: formatting, lints, template checks, packaging, every unit, integration and
 ## end-to-end test. What CI runs.
@@ -30,9 +32,9 @@ test: venv lint template build-bins package
 	cargo test --workspace --locked
 
 ## make test-deployed: the end-to-end checks against a deployed stack
-## (API_URL=... EMAIL=... PASSWORD=... make test-deployed).
+## (API_URL=... EMAIL=... PASSWORD=... make test-deployed; add API=http with the HttpApiUrl output).
 test-deployed: build-bins
-	cargo test --locked --test gateway -- --ignored a_deployed_stack_behaves_the_same
+	API=$(API) cargo test --locked --test gateway -- --ignored a_deployed_stack_behaves_the_same
 
 ## make template: cfn-lint and sam validate --lint, both offline.
 template: venv

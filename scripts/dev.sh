@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # make dev: the whole stack locally, like API Gateway, without Docker or an AWS account.
+# API=rest (the default) serves the template's REST API; API=http its HTTP API.
 # A DynamoDB-compatible server (moto, unless AWS_ENDPOINT_URL_DYNAMODB points at one already),
 # the users table, a demo user, a local signing secret in .env, and the local gateway.
 # Ctrl-C stops everything it started.
@@ -12,6 +13,11 @@ if [ -z "${DEV_BIN_DIR:-}" ]; then
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug"
 fi
 BIN=$DEV_BIN_DIR
+API=${API:-rest}
+case "$API" in
+  rest|http) ;;
+  *) echo "dev: API=$API: use API=rest (the REST API) or API=http (the HTTP API)" >&2; exit 2 ;;
+esac
 PORT=${DEV_PORT:-3000}
 ENV_FILE=${DEV_ENV_FILE:-.env}
 DEMO_EMAIL=${DEV_DEMO_EMAIL:-demo@example.com}
@@ -67,6 +73,7 @@ fi
 URL="http://127.0.0.1:$PORT"
 cat <<MSG
 
+Serving the template's ${API^^} API (make dev API=$([ "$API" = rest ] && echo http || echo rest) serves the other one).
 Demo user: $DEMO_EMAIL
 Password:  $DEMO_PASSWORD
 
@@ -76,6 +83,6 @@ Try, in another terminal:
   curl -s -i $URL/hello
 
 MSG
-"$BIN/local-gateway" --bin-dir "$BIN" --port "$PORT" &
+"$BIN/local-gateway" --api "$API" --bin-dir "$BIN" --port "$PORT" &
 pids+=($!)
 wait "${pids[-1]}"

@@ -15,7 +15,8 @@ struct Dev {
     lines: mpsc::Receiver<String>,
 }
 
-fn start(port: u16, env_file: &Path) -> Dev {
+/// Runs `scripts/dev.sh` serving `api` (`rest` or `http`) on `port`.
+fn start(port: u16, env_file: &Path, api: &str) -> Dev {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = built_binary("local-gateway")
         .unwrap_or_else(|e| panic!("{e}"))
@@ -29,6 +30,7 @@ fn start(port: u16, env_file: &Path) -> Dev {
         .env("DEV_PORT", port.to_string())
         .env("DEV_ENV_FILE", env_file)
         .env("DEV_BIN_DIR", &bin_dir)
+        .env("API", api)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,7 +115,7 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
     let env_file = dir.join(".env");
     let port = free_port();
 
-    let dev = start(port, &env_file);
+    let dev = start(port, &env_file, "rest");
     let printed = dev.until("listening on");
     let (hello, unauthenticated) = run_printed(&printed);
     assert!(
@@ -193,15 +195,24 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         TcpListener::bind(("127.0.0.1", port)).is_ok(),
         "the gateway still holds the port"
     );
-    let again = start(port, &env_file);
+    // The second run serves the HTTP API: the printed flow works there too.
+    let again = start(port, &env_file, "http");
     let printed = again.until("listening on");
+    assert!(
+        printed.iter().any(|l| l.contains("the Http API")),
+        "{printed:?}"
+    );
     assert_eq!(
         std::fs::read_to_string(&env_file).unwrap(),
         secret,
         "the secret is kept across runs"
     );
-    let (hello, _) = run_printed(&printed);
+    let (hello, unauthenticated) = run_printed(&printed);
     assert!(hello.contains("demo@example.com"), "{hello}");
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
     again.interrupt();
     let _ = std::fs::remove_dir_all(&dir);
 }
