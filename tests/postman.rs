@@ -34,11 +34,30 @@ fn environments_define_every_variable_the_collection_uses() {
         text.contains("pm.environment.set('token', body.access_token)"),
         "the token request must store the token"
     );
-    for name in [
-        "deployed.postman_environment.json",
-        "local.postman_environment.json",
-    ] {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("postman");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".postman_environment.json"))
+        .collect();
+    names.sort();
+    // One environment per API flavour, deployed and local.
+    assert_eq!(
+        names,
+        [
+            "deployed-http.postman_environment.json",
+            "deployed.postman_environment.json",
+            "local-http.postman_environment.json",
+            "local.postman_environment.json",
+        ]
+    );
+    for name in &names {
         let env = load(name);
+        let base = env["values"][0]["value"].as_str().unwrap();
+        // The HTTP API serves its $default stage at the root: no stage in the URL.
+        if name.starts_with("deployed-http") {
+            assert!(!base.ends_with("/prod"), "{name}: {base}");
+        }
         let defined: BTreeSet<String> = env["values"]
             .as_array()
             .unwrap()
