@@ -68,8 +68,8 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
         ("Basic", event_file("check-token-no-bearer.json", "")),
         ("garbage", event_file("check-token-garbage.json", "")),
         (
-            "REQUEST event",
-            event_file("check-token-request-type.json", &good),
+            "an event of no authorizer",
+            br#"{"type": "COGNITO_USER_POOLS"}"#.to_vec(),
         ),
         ("not JSON", b"definitely not json".to_vec()),
         ("empty payload", Vec::new()),
@@ -89,6 +89,32 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
             .json()
             .is_some()
     );
+    // Every other event shape, in its own format (the template's simple responses for 2.0).
+    for (name, allowed) in [
+        ("check-token-request-type.json", "policy"),
+        ("check-token-http-v1.json", "policy"),
+        ("check-token-http-v2.json", "simple"),
+        ("check-token-http-v2-default-route.json", "simple"),
+    ] {
+        let v = f
+            .invoke(&event_file(name, &good), TIMEOUT)
+            .unwrap()
+            .json()
+            .unwrap_or_else(|| panic!("{name}: an answer"));
+        match allowed {
+            "simple" => assert_eq!(v["isAuthorized"], true, "{name}"),
+            _ => assert_eq!(
+                v["policyDocument"]["Statement"][0]["Effect"], "Allow",
+                "{name}"
+            ),
+        }
+        assert_eq!(v["context"]["sub"], "user-e2e", "{name}");
+        assert_eq!(
+            f.invoke(&event_file(name, &expired), TIMEOUT).unwrap(),
+            unauthorized(),
+            "{name}"
+        );
+    }
 
     // One JSON log event per decision, never the token or the secret.
     let logs = f.logs();
@@ -97,8 +123,18 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["fields"]["message"] == "authorizer decision")
         .collect();
-    assert_eq!(decisions.len(), 10, "{logs}");
+    assert_eq!(decisions.len(), 18, "{logs}");
     assert_eq!(decisions[0]["fields"]["outcome"], "allow");
+    let kinds: Vec<&str> = decisions[10..]
+        .iter()
+        .filter_map(|d| d["fields"]["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "request", "request", "http_v1", "http_v1", "http_v2", "http_v2", "http_v2", "http_v2"
+        ]
+    );
     assert_eq!(decisions[0]["fields"]["sub"], "user-e2e");
     assert_eq!(decisions[1]["fields"]["reason"], "expired");
     assert_eq!(decisions[2]["fields"]["reason"], "bad_signature");

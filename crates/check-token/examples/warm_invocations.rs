@@ -2,7 +2,10 @@
 //! the function's CPU time per invocation (what Lambda bills, and what a warm authorizer
 //! costs), round-trip latency percentiles and the process's peak resident memory.
 //!
-//! `cargo build --release -p check-token && cargo run --release -p check-token --example warm_invocations -- [N]`
+//! `cargo build --release -p check-token && cargo run --release -p check-token --example warm_invocations -- [N] [EVENT]`
+//!
+//! EVENT is a sample event file (`events/check-token-http-v2.json`, ...) whose
+//! `REPLACE_WITH_TOKEN` gets a fresh token; without it, a TOKEN event.
 
 use std::time::{Duration, Instant};
 
@@ -30,9 +33,14 @@ fn main() {
         .issue_at(subject, now_seconds())
         .unwrap()
         .token;
-    let event = format!(
-        r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
-    );
+    let event = match std::env::args().nth(2) {
+        Some(path) => std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .replace("REPLACE_WITH_TOKEN", &token),
+        None => format!(
+            r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
+        ),
+    };
 
     let f = Function::start(
         FunctionSpec::new("check-token", &binary)
@@ -42,13 +50,11 @@ fn main() {
     )
     .expect("start the function");
     let timeout = Duration::from_secs(10);
-    assert!(
-        f.invoke(event.as_bytes(), timeout)
-            .unwrap()
-            .json()
-            .is_some(),
-        "first invocation must Allow"
-    );
+    let first = f.invoke(event.as_bytes(), timeout).unwrap().json();
+    let allowed = first.as_ref().is_some_and(|v| {
+        v["isAuthorized"] == true || v["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    });
+    assert!(allowed, "first invocation must Allow: {first:?}");
     let mut times = Vec::with_capacity(n);
     let cpu_before = f.cpu_time();
     for _ in 0..n {
