@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use authcore::token::{Subject, now_seconds};
 use authcore::{Config, TokenIssuer};
-use check_token::response::iam_policy;
-use check_token::{AuthorizerInput, State, authorize};
+use check_token::response::{answer, iam_policy};
+use check_token::{AuthorizerInput, State, V2Format, authorize};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
@@ -61,6 +61,33 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parts/verify token", |b| {
         b.iter(|| verifier.verify_at(black_box(&token), now).unwrap())
     });
+    // Every event shape, from the sample events: raw JSON in, the flavour's answer out.
+    for name in [
+        "check-token.json",
+        "check-token-request-type.json",
+        "check-token-http-v1.json",
+        "check-token-http-v2.json",
+    ] {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let raw = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("REPLACE_WITH_TOKEN", &token);
+        let run = |raw: &str| -> String {
+            let input = AuthorizerInput::parse(raw);
+            let decision = authorize(&state, &input, now);
+            match answer(input.kind(), V2Format::Simple, decision.verdict) {
+                Ok(answer) => serde_json::to_string(&answer).unwrap(),
+                Err(e) => e.to_string(),
+            }
+        };
+        assert!(!run(&raw).contains("Unauthorized"), "{name}");
+        c.bench_function(&format!("flavour/{name}: event JSON to answer JSON"), |b| {
+            b.iter(|| run(black_box(&raw)))
+        });
+        c.bench_function(&format!("flavour/{name}: parse"), |b| {
+            b.iter(|| AuthorizerInput::parse(black_box(&raw)))
+        });
+    }
     let forged = event.replace(&token[token.len() - 6..], "AAAAAA");
     assert_eq!(run(&forged), "Unauthorized");
     c.bench_function("authorize/forged signature", |b| {
