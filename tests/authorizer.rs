@@ -206,3 +206,61 @@ fn the_key_comes_from_secrets_manager_when_jwt_secret_arn_is_set() {
     assert!(!f.wait_exit(TIMEOUT).expect("start-up must fail").success());
     assert!(f.logs().contains("does not exist"), "{}", f.logs());
 }
+
+/// What the gateway's cache does: the answer given for the first route an identity calls is
+/// reused for every other route. An Allow must cover them all, for REST (`{stage}/*/*`) and for
+/// HTTP APIs (`{stage}/*`, including the `$default` route's ARN, one segment shorter).
+#[test]
+fn one_allow_covers_every_route_of_the_stage_so_the_cache_never_turns_a_route_into_a_403() {
+    let secret = authcore::generate_secret().unwrap();
+    let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
+    let f = Function::start(
+        FunctionSpec::new("check-token", binary)
+            .env("JWT_SECRET", &secret)
+            .env("ENABLE_SIMPLE_RESPONSES", "false"),
+    )
+    .unwrap();
+    let token = mint(&secret, "user-arn", now_seconds());
+    let http_base = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default";
+    let rest_base = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod";
+    let http_routes = [
+        format!("{http_base}/GET/hello"),
+        format!("{http_base}/ANY/{{proxy+}}"),
+        format!("{http_base}/POST/orders/42"),
+        format!("{http_base}/$default"),
+    ];
+    let rest_routes = [
+        format!("{rest_base}/GET/hello"),
+        format!("{rest_base}/DELETE/users/7"),
+        format!("{rest_base}/GET/"),
+    ];
+    let cases = [
+        ("check-token-http-v2.json", "routeArn", &http_routes[..]),
+        ("check-token-http-v1.json", "methodArn", &http_routes[..]),
+        ("check-token.json", "methodArn", &rest_routes[..]),
+        (
+            "check-token-request-type.json",
+            "methodArn",
+            &rest_routes[..],
+        ),
+    ];
+    for (name, field, routes) in cases {
+        for first in routes {
+            let mut event: serde_json::Value =
+                serde_json::from_slice(&event_file(name, &token)).unwrap();
+            event[field] = json!(first);
+            let answer = f
+                .invoke(event.to_string().as_bytes(), TIMEOUT)
+                .unwrap()
+                .json()
+                .unwrap_or_else(|| panic!("{name} {first}: an IAM policy"));
+            for other in routes {
+                assert_eq!(
+                    local_gateway::policy::evaluate(&answer["policyDocument"], other),
+                    local_gateway::policy::Decision::Allow,
+                    "{name}: the answer for {first} must allow {other}"
+                );
+            }
+        }
+    }
+}
