@@ -168,7 +168,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         _ => {}
     }
-    let store = UserStore::new(userstore::client_from_env().await, cli.table);
+    // Profiles, SSO and credential processes, as people run it; the functions' HTTPS client.
+    let sdk = aws_config::from_env()
+        .http_client(awsenv::http_client())
+        .load()
+        .await;
+    let store = UserStore::new(userstore::client(&sdk), cli.table);
     match cli.command {
         Command::Table(TableCommand::Create) => {
             if store.create_table().await? {

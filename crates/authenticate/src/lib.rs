@@ -61,7 +61,8 @@ impl State {
             .clone()
             .ok_or(StartupError::MissingTable)?;
         let (ring, _) = secrets::key_ring(&config).await?;
-        let users = UserStore::new(userstore::client_from_env().await, table);
+        let sdk = awsenv::sdk_config(userstore::ENDPOINT_VAR).build();
+        let users = UserStore::new(userstore::client(&sdk), table);
         Ok(Self::with_issuer(
             TokenIssuer::from_ring(&ring, &config),
             users,

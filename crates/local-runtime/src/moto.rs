@@ -123,12 +123,12 @@ impl MotoServer {
 /// An AWS SDK configuration for a local server at `endpoint`: a fixed region, dummy
 /// credentials, never a real AWS endpoint.
 #[cfg(feature = "sdk")]
-pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+pub fn local_sdk_config(endpoint: &str) -> aws_types::SdkConfig {
     use aws_credential_types::Credentials;
     use aws_credential_types::provider::SharedCredentialsProvider;
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
+    aws_types::SdkConfig::builder()
+        .region(aws_types::region::Region::new("us-east-1"))
+        .http_client(awsenv::http_client())
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "local",
         )))
@@ -139,7 +139,7 @@ pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 #[cfg(feature = "sdk")]
 impl MotoServer {
     /// An AWS SDK configuration for this server.
-    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+    pub fn sdk_config(&self) -> aws_types::SdkConfig {
         local_sdk_config(&self.endpoint())
     }
 }

@@ -1,9 +1,10 @@
 //! The signing keys, resolved at start-up: inline from `JWT_SECRET` (and `JWT_PREVIOUS_SECRET`),
 //! or from the AWS Secrets Manager secret named by `JWT_SECRET_ARN`, whose `AWSCURRENT` and
-//! `AWSPREVIOUS` versions form the key ring (each named by its version id). The SDK reads its
-//! endpoint from `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or `AWS_ENDPOINT_URL`), for a local
-//! Secrets Manager such as moto or LocalStack. Only the Secrets Manager SDK is linked here, so
-//! the authorizer stays free of DynamoDB code.
+//! `AWSPREVIOUS` versions form the key ring (each named by its version id). The client is
+//! configured by [`awsenv`] from the Lambda environment; its endpoint comes from
+//! `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or `AWS_ENDPOINT_URL`), for a local Secrets Manager
+//! such as moto or LocalStack. Only the Secrets Manager SDK is linked here, so the authorizer
+//! stays free of DynamoDB code.
 
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ pub enum SecretError {
     },
 }
 
-/// The variable the AWS SDK reads for the Secrets Manager endpoint.
+/// The variable the AWS SDK (and [`awsenv`]) reads for the Secrets Manager endpoint.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
 /// A spelling of it that the SDK does not read (this project's README once gave it): a local
 /// endpoint set only there is ignored, and the calls go to AWS.
@@ -51,11 +52,13 @@ pub async fn client_from_env() -> Client {
              set {ENDPOINT_VAR} (or AWS_ENDPOINT_URL) to use a local Secrets Manager"
         );
     }
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+    let timeouts = aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let config = aws_config::from_env().timeout_config(timeouts).load().await;
+    let config = awsenv::sdk_config(ENDPOINT_VAR)
+        .timeout_config(timeouts)
+        .build();
     Client::new(&config)
 }
 

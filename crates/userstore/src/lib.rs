@@ -193,21 +193,22 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// Builds a DynamoDB client from the environment, once: region, credentials and endpoint
-/// (`AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`, for DynamoDB Local or a test server),
-/// with timeouts that fit inside a Lambda invocation.
-pub async fn client_from_env() -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+/// The variable the SDK reads for the DynamoDB endpoint (DynamoDB Local, a test server).
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+
+/// A DynamoDB client for `config` (region, credentials, endpoint, HTTP client), with timeouts
+/// and retries that fit inside a Lambda invocation. Build it once.
+pub fn client(config: &aws_types::SdkConfig) -> Client {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let config = aws_config::from_env()
+    let config = aws_sdk_dynamodb::config::Builder::from(config)
         .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await;
-    Client::new(&config)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3))
+        .build();
+    Client::from_conf(config)
 }
 
 /// The users table.

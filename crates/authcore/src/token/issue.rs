@@ -60,6 +60,7 @@ impl TokenIssuer {
 
     /// An issuer signing with `key` (no `kid`) for the configured issuer, audience and lifetime.
     pub fn new(key: &SigningKey, config: &Config) -> Self {
+        super::crypto::install();
         let mut header = jsonwebtoken::Header::new(ALGORITHM);
         header.typ = Some("JWT".to_owned());
         Self {

@@ -9,12 +9,14 @@
 //! in the future, and one error type with stable names for logs.
 
 pub mod claims;
+pub mod crypto;
 pub mod issue;
 pub mod verify;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use claims::{Claims, Subject};
+pub use crypto::install as install_crypto;
 pub use issue::{IssuedToken, TokenIssuer};
 pub use verify::TokenVerifier;
 

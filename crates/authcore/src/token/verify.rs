@@ -98,6 +98,7 @@ impl TokenVerifier {
     }
 
     fn with_keys(keys: Vec<(Option<String>, DecodingKey)>, config: &Config) -> Self {
+        super::crypto::install();
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
@@ -287,6 +288,7 @@ mod tests {
 
     /// Signs `claims` with jsonwebtoken under `header`.
     fn sign(header: &Header, claims: &serde_json::Value, secret: &[u8]) -> String {
+        crate::token::install_crypto();
         jsonwebtoken::encode(
             header,
             claims,
