@@ -15,6 +15,8 @@ export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 FUNCTIONS := check-token authenticate hello
+# The stripped check-token package may not grow past this (6 MB).
+CHECK_TOKEN_MAX_BYTES := 6000000
 # Where cargo builds, as cargo itself says (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
@@ -47,6 +49,9 @@ package: venv
 	cargo lambda build --release --locked $(addprefix --bin ,$(FUNCTIONS))
 	@dir="$(TARGET_DIR)"; for f in $(FUNCTIONS); do test -x "$$dir/lambda/$$f/bootstrap" || { echo "no bootstrap for $$f in $$dir/lambda"; exit 1; }; \
 	  printf '%-14s %s bytes\n' "$$f" "$$(stat -c %s "$$dir/lambda/$$f/bootstrap")"; done
+	@# The authorizer's size budget (README, Performance): a dependency that breaks it shows here.
+	@size=$$(stat -c %s "$(TARGET_DIR)/lambda/check-token/bootstrap"); test "$$size" -le $(CHECK_TOKEN_MAX_BYTES) || { \
+	  echo "check-token is $$size bytes, over its budget of $(CHECK_TOKEN_MAX_BYTES): see README, 'What the binaries are made of'"; exit 1; }
 
 ## make size: each function's stripped Lambda package binary, in bytes (what make package prints).
 size: package
@@ -86,8 +91,8 @@ fuzz:
 	done
 
 ## make bench: criterion benchmarks (authorizer per request, token verification, /token), the
-## refusal-timing check, and cold starts of fresh processes through a Runtime API.
-bench: venv
+## refusal-timing check, and cold starts of the Lambda packages through a Runtime API.
+bench: venv package
 	cargo bench --workspace --locked
 
 ## make venv: the project's Python tools, in .venv (quiet and quick when already there).

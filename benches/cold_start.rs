@@ -56,6 +56,22 @@ fn report(name: &str, samples: &mut [Sample]) {
     );
 }
 
+/// The binary to start: the Lambda package `make package` built (`target/lambda/NAME/bootstrap`,
+/// stripped, what `sam deploy` ships), else the release build.
+fn package(binary: &str) -> std::path::PathBuf {
+    let built = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
+    let bootstrap = built
+        .parent()
+        .and_then(|release| release.parent())
+        .map(|target| target.join("lambda").join(binary).join("bootstrap"));
+    let path = bootstrap.filter(|p| p.is_file()).unwrap_or(built);
+    let size = std::fs::metadata(&path)
+        .map(|m| m.len())
+        .unwrap_or_default();
+    println!("{binary}: {} ({size} bytes)", path.display());
+    path
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter that does not name this benchmark skips it.
     if std::env::args()
@@ -84,13 +100,18 @@ fn main() {
     let token_request = testkit::event("authenticate-malformed.json", "").into_bytes();
 
     let spec = |binary: &str, key: (&str, &str)| {
-        let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
+        let path = package(binary);
         let mut spec = FunctionSpec::new(binary, path)
             .env(key.0, key.1)
             .env("USERS_TABLE", "cold-start-users")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN");
         for (k, v) in local_aws_env(&endpoint) {
             spec = spec.env(k, v);
+        }
+        // Lambda sets no SSL_CERT_FILE: the functions trust their compiled-in roots. To measure
+        // a CA bundle instead, name it in COLD_START_SSL_CERT_FILE.
+        if let Ok(bundle) = std::env::var("COLD_START_SSL_CERT_FILE") {
+            spec = spec.env("SSL_CERT_FILE", bundle);
         }
         spec
     };
