@@ -11,6 +11,7 @@
 //! without a network.
 
 pub mod config;
+pub mod cors;
 pub mod header;
 pub mod keys;
 pub mod password;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod token;
 
 pub use config::{Config, ConfigError, KeySource};
+pub use cors::{AllowedOrigins, CorsError};
 pub use header::{HeaderError, bearer_token};
 pub use keys::{KeyError, KeyRing, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};

@@ -14,7 +14,10 @@ pub mod grant;
 pub mod pad;
 pub mod request;
 
-use authcore::{Config, ConfigError, KeyRing, PasswordHasher, SigningKey, TokenIssuer};
+use authcore::{
+    AllowedOrigins, Config, ConfigError, CorsError, KeyRing, PasswordHasher, SigningKey,
+    TokenIssuer,
+};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -36,6 +39,8 @@ pub struct State {
     pub passwords: PasswordHasher,
     /// Pads the cheaper refusals to the time a wrong password takes.
     pub pad: RefusalPad,
+    /// The origins whose pages may read the answers (`ALLOWED_ORIGINS`).
+    pub cors: AllowedOrigins,
 }
 
 /// Why `authenticate` cannot start.
@@ -50,12 +55,16 @@ pub enum StartupError {
     /// The key could not be loaded from Secrets Manager.
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
+    /// `ALLOWED_ORIGINS` holds something that is not an origin.
+    #[error(transparent)]
+    Cors(#[from] CorsError),
 }
 
 impl State {
     /// Builds the state from the environment ([`Config`]): keys, DynamoDB client, issuer.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
+        let cors = AllowedOrigins::from_env()?;
         let table = config
             .users_table
             .clone()
@@ -63,10 +72,7 @@ impl State {
         let (ring, _) = secrets::key_ring(&config).await?;
         let sdk = awsenv::sdk_config(userstore::ENDPOINT_VAR).build();
         let users = UserStore::new(userstore::client(&sdk), table);
-        Ok(Self::with_issuer(
-            TokenIssuer::from_ring(&ring, &config),
-            users,
-        ))
+        Ok(Self::with_issuer(TokenIssuer::from_ring(&ring, &config), users).with_cors(cors))
     }
 
     /// Builds the state from parts, signing with the ring's current key (named in `kid`).
@@ -85,7 +91,14 @@ impl State {
             issuer,
             passwords: PasswordHasher::default(),
             pad: RefusalPad::default(),
+            cors: AllowedOrigins::None,
         }
+    }
+
+    /// Lets pages from `cors` read the answers.
+    pub fn with_cors(mut self, cors: AllowedOrigins) -> Self {
+        self.cors = cors;
+        self
     }
 }
 
@@ -157,12 +170,20 @@ pub async fn handler(
         .lambda_context_ref()
         .map(|c| c.request_id.as_str())
         .unwrap_or_default();
+    let mut response = respond(&result);
+    let origin = request.headers().get(header::ORIGIN);
+    let cors = match (origin, state.cors.apply(origin, response.headers_mut())) {
+        (None, _) => "-",
+        (Some(_), true) => "allowed",
+        (Some(_), false) => "refused",
+    };
     match &result {
         Ok(signed) => tracing::info!(
             outcome = "issued",
             email = signed.token.claims.email.as_deref(),
             jti = signed.token.claims.jti.as_deref(),
             rehashed = signed.rehashed,
+            cors,
             request_id,
             "token request"
         ),
@@ -170,9 +191,10 @@ pub async fn handler(
             outcome = "refused",
             reason = e.reason(),
             status = e.status().as_u16(),
+            cors,
             request_id,
             "token request"
         ),
     }
-    Ok(respond(&result))
+    Ok(response)
 }

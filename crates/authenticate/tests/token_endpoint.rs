@@ -436,3 +436,43 @@ async fn fifty_concurrent_failures_are_all_counted() {
     counts.sort_unstable();
     assert_eq!(counts, (before + 1..=before + 50).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn answers_carry_cors_headers_for_allowed_origins_only() {
+    let cors = authcore::AllowedOrigins::parse("https://app.example.com").unwrap();
+    let state = setup("cors").await.with_cors(cors);
+    let from = |origin: Option<&str>| {
+        let mut req = request("application/json", "{\"email\": ");
+        if let Some(o) = origin {
+            req.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        req
+    };
+    // A 400 (and every other answer) is readable by an allowed page.
+    let (status, body, headers) = call(&state, from(Some("https://app.example.com"))).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(headers["vary"], "Origin");
+    assert!(
+        headers["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("Retry-After")
+    );
+    // Another origin, or none: no CORS headers, the answer otherwise the same.
+    for origin in [Some("https://evil.example.com"), None] {
+        let (status, _, headers) = call(&state, from(origin)).await;
+        assert_eq!(status.as_u16(), 400);
+        assert!(
+            headers.get("access-control-allow-origin").is_none(),
+            "{origin:?}"
+        );
+        assert!(headers.get("vary").is_none(), "{origin:?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `hello`: the protected demo route, `GET /hello`. It answers with the principal and context
 //! that the `check-token` authorizer handed to API Gateway, so a user sees the whole flow work.
 
+use authcore::AllowedOrigins;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -37,8 +38,11 @@ pub fn authorizer_context(request: &Request) -> Option<(String, Map<String, Valu
     Some((principal, context))
 }
 
-/// The handler.
-pub async fn handler(request: Request) -> Result<Response<Body>, std::convert::Infallible> {
+/// The handler; pages from `cors` may read its answers.
+pub async fn handler(
+    cors: &AllowedOrigins,
+    request: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
     let (status, body) = match authorizer_context(&request) {
         Some((principal, context)) => {
             let who = context
@@ -69,6 +73,10 @@ pub async fn handler(request: Request) -> Result<Response<Body>, std::convert::I
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
+    );
+    cors.apply(
+        request.headers().get(header::ORIGIN),
+        response.headers_mut(),
     );
     Ok(response)
 }

@@ -9,7 +9,9 @@ fn request(raw: &str) -> Request {
 }
 
 async fn call(req: Request) -> (StatusCode, Value) {
-    let resp = hello::handler(req).await.unwrap();
+    let resp = hello::handler(&authcore::AllowedOrigins::None, req)
+        .await
+        .unwrap();
     let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
     (resp.status(), body)
 }
@@ -66,4 +68,25 @@ async fn refuses_a_request_that_bypassed_the_authorizer() {
     let (status, body) = call(req).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body["message"].as_str().unwrap().contains("check-token"));
+}
+
+#[tokio::test]
+async fn an_allowed_page_may_read_the_answer_and_others_may_not() {
+    let cors = authcore::AllowedOrigins::parse("http://127.0.0.1:8000").unwrap();
+    for (origin, allowed) in [
+        ("http://127.0.0.1:8000", true),
+        ("http://127.0.0.1:9999", false),
+    ] {
+        let mut req = request(&sample("hello.json"));
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        let resp = hello::handler(&cors, req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()
+                .get("access-control-allow-origin")
+                .and_then(|v| v.to_str().ok()),
+            allowed.then_some(origin),
+            "{origin}"
+        );
+    }
 }
