@@ -18,7 +18,6 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
     ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
 };
-use aws_lambda_events::encodings::Body;
 use aws_lambda_events::query_map::QueryMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -29,7 +28,10 @@ use serde_json::{Map, Value, json};
 
 use crate::policy::{self, Decision};
 use crate::template::{HttpAuthorizer, HttpRoute};
-use crate::{CacheUse, Gateway, INVOKE_TIMEOUT, LOCAL_ACCOUNT, LOCAL_API_ID, json_response};
+use crate::{
+    CacheUse, Gateway, INVOKE_TIMEOUT, LOCAL_ACCOUNT, LOCAL_API_ID, function_response,
+    json_response, query_values,
+};
 
 /// The HTTP API's stage: SAM's `AWS::Serverless::HttpApi` serves `$default`.
 pub const STAGE: &str = "$default";
@@ -232,7 +234,7 @@ impl Gateway {
             context.account_id = Some(LOCAL_ACCOUNT.into());
             context.apiid = Some(LOCAL_API_ID.into());
             context.stage = Some(STAGE.into());
-            context.request_id = Some(self.request_id());
+            context.request_id = Some(self.request_id().0);
             context.http_method = req.method().clone();
             context.path = Some(req.uri().path().to_owned());
             context.resource_path = route.method_and_path().map(|(_, p)| p.to_owned());
@@ -268,17 +270,6 @@ impl Gateway {
         read_answer(&body, authorizer).ok_or(broken)
     }
 
-    fn request_id(&self) -> String {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        format!(
-            "local-{now_ms:016x}-{:08}",
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-
     /// The payload 2.0 event for `req` on `route`.
     fn http_event(
         &self,
@@ -305,7 +296,7 @@ impl Gateway {
         context.route_key = Some(route.key.clone());
         context.account_id = Some(LOCAL_ACCOUNT.into());
         context.stage = Some(STAGE.into());
-        context.request_id = Some(self.request_id());
+        context.request_id = Some(self.request_id().0);
         context.apiid = Some(LOCAL_API_ID.into());
         context.domain_name = req
             .headers()
@@ -354,15 +345,10 @@ impl Gateway {
 
 /// The query string as payload 2.0 carries it (repeated names joined with commas).
 fn query_map(req: &Request<Bytes>) -> QueryMap {
-    let mut query: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()) {
-        query
-            .entry(k.into_owned())
-            .or_default()
-            .push(v.into_owned());
-    }
-    let joined: HashMap<String, String> =
-        query.into_iter().map(|(k, v)| (k, v.join(","))).collect();
+    let joined: HashMap<String, String> = query_values(req)
+        .into_iter()
+        .map(|(k, v)| (k, v.join(",")))
+        .collect();
     QueryMap::from(joined)
 }
 
@@ -439,31 +425,18 @@ fn http_response(body: &[u8]) -> Option<Response<Bytes>> {
         return Some(json_response(StatusCode::OK, raw.to_string()));
     }
     let proxy: ApiGatewayV2httpResponse = serde_json::from_value(raw).ok()?;
-    let status = StatusCode::from_u16(u16::try_from(proxy.status_code).ok()?).ok()?;
-    let body = match proxy.body {
-        None | Some(Body::Empty) => Vec::new(),
-        Some(Body::Text(text)) if proxy.is_base64_encoded => BASE64.decode(text).ok()?,
-        Some(Body::Text(text)) => text.into_bytes(),
-        Some(other) => other.to_vec(),
-    };
-    let mut headers = HeaderMap::new();
-    for (name, value) in &proxy.multi_value_headers {
-        headers.append(name, value.clone());
-    }
-    for name in proxy.headers.keys() {
-        headers.remove(name);
-    }
-    for (name, value) in &proxy.headers {
-        headers.append(name, value.clone());
-    }
+    let mut response = function_response(
+        proxy.status_code,
+        &proxy.headers,
+        &proxy.multi_value_headers,
+        proxy.body,
+        proxy.is_base64_encoded,
+    )?;
     for cookie in &proxy.cookies {
         if let Ok(v) = HeaderValue::from_str(cookie) {
-            headers.append(header::SET_COOKIE, v);
+            response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    let mut response = Response::new(Bytes::from(body));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
     Some(response)
 }
 

@@ -10,10 +10,11 @@
 //! a 403), non-scalar context values are a 500, and `principalId` and the context reach the
 //! backend in `requestContext.authorizer`.
 //!
-//! HTTP API: its own semantics, in [`http_api`].
+//! REST API in `rest.rs`; HTTP API, with its own semantics, in [`http_api`].
 
 pub mod http_api;
 pub mod policy;
+mod rest;
 pub mod template;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,23 +25,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse, ApiGatewayProxyRequest,
-    ApiGatewayProxyRequestContext, ApiGatewayProxyResponse,
-};
 use aws_lambda_events::encodings::Body;
-use aws_lambda_events::query_map::QueryMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
-use local_runtime::{Function, FunctionSpec, Outcome, RuntimeError};
-use serde_json::{Map, Value, json};
+use local_runtime::{Function, FunctionSpec, RuntimeError};
+use serde_json::{Value, json};
 
-use crate::policy::Decision;
-use crate::template::{Route, Stack, TemplateError};
+use crate::template::{Stack, TemplateError};
 
 /// The account id in local method ARNs.
 pub const LOCAL_ACCOUNT: &str = "123456789012";
@@ -174,21 +170,6 @@ impl Options {
     }
 }
 
-/// A policy the authorizer returned, as the cache keeps it.
-#[derive(Clone)]
-struct Answer {
-    principal: String,
-    /// Kept as sent: the typed statement defaults a missing `Effect` to Allow, which IAM
-    /// would refuse, so the policy is judged on what the function actually wrote.
-    policy: Value,
-    context: Map<String, Value>,
-}
-
-struct Cached {
-    answer: Answer,
-    expires: Instant,
-}
-
 /// Whether the authorizer cache was used for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheUse {
@@ -222,11 +203,56 @@ pub(crate) fn json_response(status: StatusCode, body: String) -> Response<Bytes>
     response
 }
 
-fn internal_error(status: StatusCode) -> Response<Bytes> {
+pub(crate) fn internal_error(status: StatusCode) -> Response<Bytes> {
     json_response(
         status,
         json!({"message": "Internal server error"}).to_string(),
     )
+}
+
+/// A function's HTTP answer (a v1 proxy or payload 2.0 response) as HTTP; `None` when the
+/// status is not one. Single-value headers win over multi-value ones of the same name, as in
+/// API Gateway.
+pub(crate) fn function_response(
+    status_code: i64,
+    headers: &HeaderMap,
+    multi_value_headers: &HeaderMap,
+    body: Option<Body>,
+    is_base64_encoded: bool,
+) -> Option<Response<Bytes>> {
+    let status = StatusCode::from_u16(u16::try_from(status_code).ok()?).ok()?;
+    let body = match body {
+        None | Some(Body::Empty) => Vec::new(),
+        Some(Body::Text(text)) if is_base64_encoded => BASE64.decode(text).ok()?,
+        Some(Body::Text(text)) => text.into_bytes(),
+        Some(other) => other.to_vec(),
+    };
+    let mut merged = HeaderMap::new();
+    for (name, value) in multi_value_headers {
+        merged.append(name, value.clone());
+    }
+    for name in headers.keys() {
+        merged.remove(name);
+    }
+    for (name, value) in headers {
+        merged.append(name, value.clone());
+    }
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = merged;
+    Some(response)
+}
+
+/// The request's query string: each name with its values, in order.
+pub(crate) fn query_values(req: &Request<Bytes>) -> HashMap<String, Vec<String>> {
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()) {
+        query
+            .entry(k.into_owned())
+            .or_default()
+            .push(v.into_owned());
+    }
+    query
 }
 
 /// The running gateway: the stack and its function processes.
@@ -234,7 +260,7 @@ pub struct Gateway {
     stack: Stack,
     api: Flavour,
     functions: HashMap<String, Function>,
-    cache: Mutex<HashMap<(String, String), Cached>>,
+    cache: Mutex<HashMap<(String, String), rest::Cached>>,
     http_cache: Mutex<HashMap<(String, String), http_api::HttpCached>>,
     authorizer_calls: AtomicU64,
     region: String,
@@ -280,6 +306,19 @@ impl Gateway {
     /// Which API is served.
     pub fn api(&self) -> Flavour {
         self.api
+    }
+
+    /// A new request id, and the time of the request in milliseconds since the epoch.
+    pub(crate) fn request_id(&self) -> (String, u128) {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let id = format!(
+            "local-{now_ms:016x}-{:08}",
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        (id, now_ms)
     }
 
     /// How many times an authorizer function has been invoked.
@@ -370,307 +409,6 @@ impl Gateway {
             Flavour::Http => self.handle_http(req, peer),
         }
     }
-
-    /// Handles one request on the REST API.
-    fn handle_rest(
-        &self,
-        req: &Request<Bytes>,
-        peer: Option<SocketAddr>,
-    ) -> (Response<Bytes>, CacheUse) {
-        let Some((route, path_params)) = self.stack.route(req.method().as_str(), req.uri().path())
-        else {
-            let missing = self.gateway_response(
-                "MISSING_AUTHENTICATION_TOKEN",
-                StatusCode::FORBIDDEN,
-                "Missing Authentication Token",
-                "message",
-            );
-            return (missing, CacheUse::None);
-        };
-        let (authorizer, cache) = match &route.authorizer {
-            None => (None, CacheUse::None),
-            Some(name) => match self.authorize(name, req) {
-                Ok((answer, used)) => (Some(answer), used),
-                Err(refused) => return *refused,
-            },
-        };
-        let Some(function) = self.functions.get(&route.function) else {
-            return (internal_error(StatusCode::INTERNAL_SERVER_ERROR), cache);
-        };
-        let event = self.proxy_event(route, req, path_params, authorizer, peer);
-        let response = serde_json::to_vec(&event).ok().and_then(|payload| {
-            match function.invoke(&payload, INVOKE_TIMEOUT) {
-                Ok(Outcome::Response(body)) => proxy_response(&body),
-                Ok(Outcome::Error { .. }) | Err(_) => None,
-            }
-        });
-        (
-            response.unwrap_or_else(|| internal_error(StatusCode::BAD_GATEWAY)),
-            cache,
-        )
-    }
-
-    fn method_arn(&self, method: &str, path: &str) -> String {
-        format!(
-            "arn:aws:execute-api:{}:{LOCAL_ACCOUNT}:{LOCAL_API_ID}/{}/{}/{}",
-            self.region,
-            self.stack.stage,
-            method,
-            path.trim_start_matches('/')
-        )
-    }
-
-    /// Runs authorizer `name` for `req` as API Gateway does: identity checks, the cache, the
-    /// call, and the policy evaluated against the route's ARN.
-    fn authorize(
-        &self,
-        name: &str,
-        req: &Request<Bytes>,
-    ) -> Result<(Answer, CacheUse), Box<Refused>> {
-        let unauthorized = |used| {
-            let response = self.gateway_response(
-                "UNAUTHORIZED",
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "message",
-            );
-            (response, used)
-        };
-        let authorizer = &self.stack.authorizers[name];
-        let token = req
-            .headers()
-            .get(authorizer.header.as_str())
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty());
-        let Some(token) = token else {
-            return Err(Box::new(unauthorized(CacheUse::None)));
-        };
-        if authorizer
-            .validation
-            .as_ref()
-            .is_some_and(|re| !re.is_match(token))
-        {
-            return Err(Box::new(unauthorized(CacheUse::None)));
-        }
-        let arn = self.method_arn(req.method().as_str(), req.uri().path());
-        let key = (name.to_owned(), token.to_owned());
-        let (answer, used) = match self.cached(&key) {
-            Some(answer) => (answer, CacheUse::Hit),
-            None => match self.call_authorizer(&authorizer.function, token, &arn) {
-                Ok(answer) => {
-                    self.remember(key, &answer, authorizer.ttl);
-                    (answer, CacheUse::Miss)
-                }
-                Err(AuthorizerFailure::Unauthorized) => {
-                    return Err(Box::new(unauthorized(CacheUse::Miss)));
-                }
-                Err(AuthorizerFailure::Broken) => {
-                    let response = self.gateway_response(
-                        "AUTHORIZER_CONFIGURATION_ERROR",
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "",
-                        "message",
-                    );
-                    return Err(Box::new((response, CacheUse::Miss)));
-                }
-            },
-        };
-        let denied = |message| {
-            let response =
-                self.gateway_response("ACCESS_DENIED", StatusCode::FORBIDDEN, message, "Message");
-            (response, used)
-        };
-        match policy::evaluate(&answer.policy, &arn) {
-            Decision::Allow => Ok((answer, used)),
-            Decision::ExplicitDeny => Err(Box::new(denied(
-                "User is not authorized to access this resource with an explicit deny",
-            ))),
-            Decision::ImplicitDeny => Err(Box::new(denied(
-                "User is not authorized to access this resource",
-            ))),
-        }
-    }
-
-    fn cached(&self, key: &(String, String)) -> Option<Answer> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(key)
-            .filter(|c| c.expires > Instant::now())
-            .map(|c| c.answer.clone())
-    }
-
-    fn remember(&self, key: (String, String), answer: &Answer, ttl: Duration) {
-        if ttl.is_zero() {
-            return;
-        }
-        let cached = Cached {
-            answer: answer.clone(),
-            expires: Instant::now() + ttl,
-        };
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, cached);
-    }
-
-    /// Invokes the authorizer function with a TOKEN event and reads its answer.
-    fn call_authorizer(
-        &self,
-        function: &str,
-        token: &str,
-        arn: &str,
-    ) -> Result<Answer, AuthorizerFailure> {
-        let function = self
-            .functions
-            .get(function)
-            .ok_or(AuthorizerFailure::Broken)?;
-        self.authorizer_calls.fetch_add(1, Ordering::Relaxed);
-        let mut event = ApiGatewayCustomAuthorizerRequest::default();
-        event.type_ = Some("TOKEN".to_owned());
-        event.authorization_token = Some(token.to_owned());
-        event.method_arn = Some(arn.to_owned());
-        let payload = serde_json::to_vec(&event).map_err(|_| AuthorizerFailure::Broken)?;
-        let body = match function.invoke(&payload, INVOKE_TIMEOUT) {
-            Ok(Outcome::Response(body)) => body,
-            Ok(Outcome::Error { error_message, .. }) if error_message == "Unauthorized" => {
-                return Err(AuthorizerFailure::Unauthorized);
-            }
-            _ => return Err(AuthorizerFailure::Broken),
-        };
-        read_answer(&body).ok_or(AuthorizerFailure::Broken)
-    }
-
-    /// API Gateway's response of `kind`, customized by the template's `GatewayResponses`.
-    fn gateway_response(
-        &self,
-        kind: &str,
-        status: StatusCode,
-        message: &str,
-        key: &str,
-    ) -> Response<Bytes> {
-        let message_string = if message.is_empty() {
-            Value::Null
-        } else {
-            Value::String(message.to_owned())
-        };
-        let custom = self.stack.gateway_responses.get(kind);
-        let body = match custom.and_then(|c| c.template.as_ref()) {
-            Some(t) => t
-                .replace("$context.error.messageString", &message_string.to_string())
-                .replace("$context.error.message", message),
-            None => json!({ key: message_string }).to_string(),
-        };
-        let status = custom
-            .and_then(|c| c.status)
-            .and_then(|s| StatusCode::from_u16(s).ok())
-            .unwrap_or(status);
-        let mut response = json_response(status, body);
-        for (name, value) in custom.map(|c| c.headers.as_slice()).unwrap_or_default() {
-            if let (Ok(name), Ok(value)) = (
-                header::HeaderName::try_from(name.as_str()),
-                HeaderValue::try_from(value.as_str()),
-            ) {
-                response.headers_mut().append(name, value);
-            }
-        }
-        response
-    }
-
-    /// The REST API proxy event (payload 1.0) for `req` on `route`.
-    fn proxy_event(
-        &self,
-        route: &Route,
-        req: &Request<Bytes>,
-        path_params: BTreeMap<String, String>,
-        authorizer: Option<Answer>,
-        peer: Option<SocketAddr>,
-    ) -> ApiGatewayProxyRequest {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        let path = req.uri().path();
-        let mut context = ApiGatewayProxyRequestContext::default();
-        context.account_id = Some(LOCAL_ACCOUNT.to_owned());
-        context.apiid = Some(LOCAL_API_ID.to_owned());
-        context.stage = Some(self.stack.stage.clone());
-        context.request_id = Some(format!(
-            "local-{now_ms:016x}-{:08}",
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        ));
-        context.resource_path = Some(route.path.clone());
-        context.http_method = req.method().clone();
-        context.path = Some(format!("/{}{}", self.stack.stage, path));
-        context.protocol = Some("HTTP/1.1".to_owned());
-        context.request_time_epoch = i64::try_from(now_ms).unwrap_or_default();
-        context.identity.source_ip =
-            Some(peer.map_or_else(|| "127.0.0.1".into(), |p| p.ip().to_string()));
-        context.identity.user_agent = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if let Some(answer) = authorizer {
-            let fields = &mut context.authorizer.fields;
-            fields.extend(answer.context);
-            fields.insert("principalId".into(), Value::String(answer.principal));
-            fields.insert("integrationLatency".into(), json!(0));
-        }
-        let mut query: HashMap<String, Vec<String>> = HashMap::new();
-        for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()) {
-            query
-                .entry(k.into_owned())
-                .or_default()
-                .push(v.into_owned());
-        }
-        let query = QueryMap::from(query);
-        let (body, is_base64_encoded) = match std::str::from_utf8(req.body()) {
-            _ if req.body().is_empty() => (None, false),
-            Ok(text) => (Some(text.to_owned()), false),
-            Err(_) => (Some(BASE64.encode(req.body())), true),
-        };
-        let mut event = ApiGatewayProxyRequest::default();
-        event.resource = Some(route.path.clone());
-        event.path = Some(path.to_owned());
-        event.http_method = req.method().clone();
-        event.headers = req.headers().clone();
-        event.multi_value_headers = req.headers().clone();
-        event.query_string_parameters = query.clone();
-        event.multi_value_query_string_parameters = query;
-        event.path_parameters = path_params.into_iter().collect();
-        event.request_context = context;
-        event.body = body;
-        event.is_base64_encoded = is_base64_encoded;
-        event
-    }
-}
-
-/// The gateway's own answer to a request the authorizer step refused, and how the cache was used.
-type Refused = (Response<Bytes>, CacheUse);
-
-/// Why an authorizer gave no policy.
-enum AuthorizerFailure {
-    /// It answered `Unauthorized`: a 401.
-    Unauthorized,
-    /// It failed, timed out or answered something API Gateway cannot use: a 500.
-    Broken,
-}
-
-/// Reads an authorizer's answer; `None` where API Gateway would fail with a 500 (no principal,
-/// no policy, or a context value that is not a string, number or boolean).
-fn read_answer(body: &[u8]) -> Option<Answer> {
-    let raw: Value = serde_json::from_slice(body).ok()?;
-    if !policy::context_is_valid(raw.get("context")) {
-        return None;
-    }
-    let policy = raw.get("policyDocument")?.clone();
-    let typed: ApiGatewayCustomAuthorizerResponse<Option<Map<String, Value>>> =
-        serde_json::from_value(raw).ok()?;
-    Some(Answer {
-        principal: typed.principal_id?,
-        policy,
-        context: typed.context.unwrap_or_default(),
-    })
 }
 
 /// The environment function `id` runs with: its template's, the pass-through variables, the
@@ -701,33 +439,6 @@ fn function_spec(
         return Err(GatewayError::NoLocalSecret(id.to_owned()));
     }
     Ok(spec)
-}
-
-/// Turns a function's proxy response into HTTP; `None` when it is malformed (a 502).
-fn proxy_response(body: &[u8]) -> Option<Response<Bytes>> {
-    let proxy: ApiGatewayProxyResponse = serde_json::from_slice(body).ok()?;
-    let status = StatusCode::from_u16(u16::try_from(proxy.status_code).ok()?).ok()?;
-    let body = match proxy.body {
-        None | Some(Body::Empty) => Vec::new(),
-        Some(Body::Text(text)) if proxy.is_base64_encoded => BASE64.decode(text).ok()?,
-        Some(Body::Text(text)) => text.into_bytes(),
-        Some(other) => other.to_vec(),
-    };
-    let mut headers = HeaderMap::new();
-    for (name, value) in &proxy.multi_value_headers {
-        headers.append(name, value.clone());
-    }
-    // Single-value headers win over multi-value ones of the same name, as in API Gateway.
-    for name in proxy.headers.keys() {
-        headers.remove(name);
-    }
-    for (name, value) in &proxy.headers {
-        headers.append(name, value.clone());
-    }
-    let mut response = Response::new(Bytes::from(body));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    Some(response)
 }
 
 #[cfg(test)]
