@@ -1,4 +1,6 @@
-//! Arbitrary authorizer payloads, as lambda_runtime reads them: never a panic, never an Allow.
+//! Arbitrary authorizer payloads of every flavour (REST TOKEN and REQUEST, HTTP API 1.0 and
+//! 2.0), as lambda_runtime reads them: never a panic, never an Allow, and every answer
+//! serializes in each response format.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,4 +21,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let decision = check_token::authorize(state(), &input, 1_800_000_000);
     assert_ne!(decision.outcome(), check_token::Outcome::Allow);
+    for format in [check_token::V2Format::Simple, check_token::V2Format::IamPolicy] {
+        let answer = check_token::response::answer(input.kind(), format, decision.verdict.clone());
+        if let Ok(answer) = answer {
+            serde_json::to_string(&answer).expect("every answer serializes");
+        }
+    }
 });
