@@ -266,19 +266,63 @@ fn serve(
     (gateway, base)
 }
 
-#[test]
-fn the_local_stack_behaves_like_api_gateway() {
+/// A local DynamoDB holding one reader, `email`; with a fresh signing secret and the password.
+fn moto_with_reader(email: &str) -> (MotoServer, String, String) {
     let moto = MotoServer::start();
     let secret = authcore::generate_secret().unwrap();
     let password = authcore::generate_secret().unwrap()[..20].to_owned();
     common::add_user(
         &moto.endpoint(),
         "UsersTable",
-        "local@example.com",
+        email,
         "Local Demo",
         &["reader"],
         &password,
     );
+    (moto, secret, password)
+}
+
+/// With `ReauthorizeEvery` at 2 s: the authorizer is called once per token within the TTL and
+/// again after it, and never for the `unidentified` headers (refused at the gateway). Returns
+/// the token used.
+fn cache_checks(
+    gateway: &Gateway,
+    target: &Target,
+    unidentified: &[Option<&str>],
+    what: &str,
+) -> String {
+    let token = target.token();
+    let bearer = format!("Bearer {token}");
+    let before = gateway.authorizer_calls();
+    assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
+    assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
+    assert_eq!(
+        gateway.authorizer_calls(),
+        before + 1,
+        "{what}: the second request within the TTL must hit the cache"
+    );
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
+    assert_eq!(
+        gateway.authorizer_calls(),
+        before + 2,
+        "{what}: after the TTL the authorizer is called again"
+    );
+    let calls = gateway.authorizer_calls();
+    for header in unidentified {
+        assert_eq!(target.hello(*header).status, 401, "{what}: {header:?}");
+    }
+    assert_eq!(
+        gateway.authorizer_calls(),
+        calls,
+        "{what}: refused before the authorizer"
+    );
+    token
+}
+
+#[test]
+fn the_local_stack_behaves_like_api_gateway() {
+    let (moto, secret, password) = moto_with_reader("local@example.com");
     let (gateway, base) = start_gateway(
         &moto.endpoint(),
         &secret,
@@ -302,29 +346,8 @@ fn the_local_stack_behaves_like_api_gateway() {
     );
     assert_eq!(http("GET", &format!("{base}/token"), &[], None).status, 403);
 
-    // The authorizer is called once per token within the TTL, and again after it.
-    let token = target.token();
-    let bearer = format!("Bearer {token}");
-    let before = gateway.authorizer_calls();
-    assert_eq!(target.hello(Some(&bearer)).status, 200);
-    assert_eq!(target.hello(Some(&bearer)).status, 200);
-    assert_eq!(
-        gateway.authorizer_calls(),
-        before + 1,
-        "the second request within the TTL must hit the cache"
-    );
-    std::thread::sleep(Duration::from_millis(2200));
-    assert_eq!(target.hello(Some(&bearer)).status, 200);
-    assert_eq!(
-        gateway.authorizer_calls(),
-        before + 2,
-        "after the TTL the authorizer is called again"
-    );
-    // A missing or non-matching header never reaches the authorizer.
-    let calls = gateway.authorizer_calls();
-    assert_eq!(target.hello(None).status, 401);
-    assert_eq!(target.hello(Some("garbage")).status, 401);
-    assert_eq!(gateway.authorizer_calls(), calls);
+    // A missing header, or one the validation expression refuses, never reaches the authorizer.
+    let token = cache_checks(&gateway, &target, &[None, Some("garbage")], "REST");
 
     // No token, password or secret in any function's logs.
     for function in [
@@ -347,16 +370,7 @@ fn the_local_stack_behaves_like_api_gateway() {
 
 #[test]
 fn a_policy_that_denies_is_a_403() {
-    let moto = MotoServer::start();
-    let secret = authcore::generate_secret().unwrap();
-    common::add_user(
-        &moto.endpoint(),
-        "UsersTable",
-        "reader@example.com",
-        "Local Demo",
-        &["reader"],
-        "reader-password",
-    );
+    let (moto, secret, password) = moto_with_reader("reader@example.com");
     let (_, base) = start_gateway(
         &moto.endpoint(),
         &secret,
@@ -367,7 +381,7 @@ fn a_policy_that_denies_is_a_403() {
         api: Flavour::Rest,
         base,
         email: "reader@example.com".into(),
-        password: "reader-password".into(),
+        password,
         secret: None,
     };
     let denied = target.hello(Some(&format!("Bearer {}", target.token())));
@@ -453,17 +467,7 @@ fn http_template(dir: &Path, payload: &str, simple: bool) -> std::path::PathBuf 
 
 #[test]
 fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
-    let moto = MotoServer::start();
-    let secret = authcore::generate_secret().unwrap();
-    let password = authcore::generate_secret().unwrap()[..20].to_owned();
-    common::add_user(
-        &moto.endpoint(),
-        "UsersTable",
-        "http@example.com",
-        "Http Demo",
-        &["reader"],
-        &password,
-    );
+    let (moto, secret, password) = moto_with_reader("http@example.com");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-api-templates");
     std::fs::create_dir_all(&dir).unwrap();
     for (payload, simple) in [("2.0", true), ("2.0", false), ("1.0", false)] {
@@ -496,22 +500,7 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
         assert_eq!(http("GET", &format!("{base}/token"), &[], None).status, 404);
 
         // Cached by the identity source's value for ReauthorizeEvery; no identity, no call.
-        let bearer = format!("Bearer {}", target.token());
-        let before = gateway.authorizer_calls();
-        assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
-        assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
-        assert_eq!(gateway.authorizer_calls(), before + 1, "{what}: cache");
-        std::thread::sleep(Duration::from_millis(2200));
-        assert_eq!(target.hello(Some(&bearer)).status, 200, "{what}");
-        assert_eq!(gateway.authorizer_calls(), before + 2, "{what}: TTL");
-        let calls = gateway.authorizer_calls();
-        assert_eq!(target.hello(None).status, 401);
-        assert_eq!(target.hello(Some("")).status, 401);
-        assert_eq!(
-            gateway.authorizer_calls(),
-            calls,
-            "{what}: no identity, no call"
-        );
+        cache_checks(&gateway, &target, &[None, Some("")], &what);
         assert!(
             gateway
                 .function_logs("CheckTokenFunction")
