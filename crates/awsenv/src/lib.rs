@@ -13,6 +13,8 @@
 //! (`eval "$(aws configure export-credentials --format env)"`). `authctl` is a command line
 //! tool and keeps them, through `aws-config` with [`http_client`].
 
+use std::sync::OnceLock;
+
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
@@ -95,18 +97,25 @@ pub fn check_pem(pem: &[u8]) -> Result<(), String> {
 
 /// The HTTPS client every SDK client of a function uses: rustls on `ring`, HTTP/1.1 and
 /// HTTP/2, trusting [`Roots::from_env`]; the system's certificate directory is never scanned.
+/// Built once per process and shared, so that a function with two SDK clients (`authenticate`:
+/// Secrets Manager and DynamoDB) reads its roots once and keeps one connection pool.
 pub fn http_client() -> SharedHttpClient {
-    let store = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(Roots::from_env().pem());
-    let context = TlsContext::builder()
-        .with_trust_store(store)
-        .build()
-        .unwrap_or_default();
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(context)
-        .build_https()
+    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let store = TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(Roots::from_env().pem());
+            let context = TlsContext::builder()
+                .with_trust_store(store)
+                .build()
+                .unwrap_or_default();
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .tls_context(context)
+                .build_https()
+        })
+        .clone()
 }
 
 /// The endpoint for the service whose variable is `service_var` (such as
