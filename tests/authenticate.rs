@@ -81,7 +81,10 @@ fn sample_events_through_the_built_binary() {
     );
 
     // One log event per request; never the password or a token.
-    let logs = f.logs();
+    let logs = f.logs_until(
+        |l| l.matches("token request").count() >= 5,
+        Duration::from_secs(10),
+    );
     let events: Vec<Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -117,5 +120,6 @@ fn unreachable_dynamodb_is_a_503_within_the_function_timeout() {
     assert_eq!(body["error"], "temporarily_unavailable");
     // The template gives the function 10 s; the SDK's 5 s operation timeout keeps it well inside.
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(f.logs().contains("user lookup failed"));
+    let logs = f.logs_until(|l| l.contains("user lookup failed"), Duration::from_secs(5));
+    assert!(logs.contains("user lookup failed"), "{logs}");
 }

@@ -117,7 +117,7 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
     }
 
     // One JSON log event per decision, never the token or the secret.
-    let logs = f.logs();
+    let logs = f.logs_until(|l| l.matches("authorizer decision").count() >= 18, TIMEOUT);
     let decisions: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

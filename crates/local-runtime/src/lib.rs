@@ -221,6 +221,19 @@ impl Function {
         String::from_utf8_lossy(&self.logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
 
+    /// Everything the process has printed, once `done` holds for it or `timeout` has passed.
+    /// The function writes its logs on its own: the last lines can arrive just after its answer.
+    pub fn logs_until(&self, done: impl Fn(&str) -> bool, timeout: Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let logs = self.logs();
+            if done(&logs) || std::time::Instant::now() >= deadline {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The process's peak resident memory in KiB (`VmHWM`), where /proc is available.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
