@@ -534,6 +534,34 @@ fn http_authorizers(
     Ok(authorizers)
 }
 
+/// The `Properties` of function `res`'s events of type `kind` (`Api`, `HttpApi`) that belong to
+/// the API `api_id`, named by `id_key` (`RestApiId`, `ApiId`); an event naming no API belongs
+/// to it, as SAM's implicit API.
+fn api_events<'a>(
+    res: &'a Value,
+    kind: &'a str,
+    id_key: &'a str,
+    api_id: &'a str,
+) -> impl Iterator<Item = &'a Value> {
+    entries(res, &["Properties", "Events"])
+        .filter(move |(_, event)| event.get("Type").and_then(Value::as_str) == Some(kind))
+        .map(|(_, event)| event.get("Properties").unwrap_or(&Value::Null))
+        .filter(move |p| {
+            p.get(id_key)
+                .and_then(intrinsic)
+                .is_none_or(|(_, target)| target.as_str() == Some(api_id))
+        })
+}
+
+/// The authorizer of a route's event properties `p`: its own, none (`NONE`), or the API's default.
+fn route_authorizer(p: &Value, default_authorizer: Option<&str>) -> Option<String> {
+    match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
+        Some("NONE") => None,
+        Some(name) => Some(name.to_owned()),
+        None => default_authorizer.map(str::to_owned),
+    }
+}
+
 /// Function `id`'s `HttpApi` events on the HTTP API `api_id`, as routes.
 fn http_routes(
     id: &str,
@@ -542,16 +570,7 @@ fn http_routes(
     default_authorizer: Option<&str>,
 ) -> Result<Vec<HttpRoute>, TemplateError> {
     let mut routes = Vec::new();
-    for (_, event) in entries(res, &["Properties", "Events"]) {
-        if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
-            continue;
-        }
-        let p = event.get("Properties").unwrap_or(&Value::Null);
-        if let Some(api) = p.get("ApiId").and_then(intrinsic)
-            && api.1.as_str() != Some(api_id)
-        {
-            continue;
-        }
+    for p in api_events(res, "HttpApi", "ApiId", api_id) {
         if p.get("PayloadFormatVersion")
             .and_then(Value::as_str)
             .is_some_and(|v| v != "2.0")
@@ -575,15 +594,10 @@ fn http_routes(
                 )));
             }
         };
-        let authorizer = match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
-            Some("NONE") => None,
-            Some(name) => Some(name.to_owned()),
-            None => default_authorizer.map(str::to_owned),
-        };
         routes.push(HttpRoute {
             key,
             function: id.to_owned(),
-            authorizer,
+            authorizer: route_authorizer(p, default_authorizer),
         });
     }
     Ok(routes)
@@ -670,18 +684,7 @@ fn api_routes(
     default_authorizer: Option<&str>,
 ) -> Result<Vec<Route>, TemplateError> {
     let mut routes = Vec::new();
-    for (_, event) in entries(res, &["Properties", "Events"]) {
-        if event.get("Type").and_then(Value::as_str) != Some("Api") {
-            continue;
-        }
-        let p = event
-            .get("Properties")
-            .ok_or_else(|| unsupported(format!("{id}: Api event without Properties")))?;
-        if let Some(rest_api) = p.get("RestApiId").and_then(intrinsic)
-            && rest_api.1.as_str() != Some(api_id)
-        {
-            continue;
-        }
+    for p in api_events(res, "Api", "RestApiId", api_id) {
         let path = p
             .get("Path")
             .and_then(Value::as_str)
@@ -691,11 +694,7 @@ fn api_routes(
             .and_then(Value::as_str)
             .unwrap_or("ANY")
             .to_ascii_uppercase();
-        let authorizer = match get(p, &["Auth", "Authorizer"]).and_then(Value::as_str) {
-            Some("NONE") => None,
-            Some(name) => Some(name.to_owned()),
-            None => default_authorizer.map(str::to_owned),
-        };
+        let authorizer = route_authorizer(p, default_authorizer);
         routes.push(Route {
             method: if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
                 "ANY".into()
