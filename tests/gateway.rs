@@ -89,6 +89,17 @@ struct Target {
 }
 
 impl Target {
+    /// A local stack of flavour `api` at `base`, whose signing secret is known.
+    fn local(api: Flavour, base: &str, email: &str, password: &str, secret: &str) -> Self {
+        Self {
+            api,
+            base: base.to_owned(),
+            email: email.to_owned(),
+            password: password.to_owned(),
+            secret: Some(secret.to_owned()),
+        }
+    }
+
     fn token(&self) -> String {
         let r = http(
             "POST",
@@ -329,13 +340,13 @@ fn the_local_stack_behaves_like_api_gateway() {
         &[("AuthorizerCacheTtlSeconds", "2")],
         &[],
     );
-    let target = Target {
-        api: Flavour::Rest,
-        base: base.clone(),
-        email: "local@example.com".into(),
-        password: password.clone(),
-        secret: Some(secret.clone()),
-    };
+    let target = Target::local(
+        Flavour::Rest,
+        &base,
+        "local@example.com",
+        &password,
+        &secret,
+    );
     black_box_checks(&target);
 
     // Routes the template does not define are API Gateway's 403.
@@ -481,13 +492,7 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
             &[("AuthorizerCacheTtlSeconds", "2")],
             &[],
         );
-        let target = Target {
-            api: Flavour::Http,
-            base: base.clone(),
-            email: "http@example.com".into(),
-            password: password.clone(),
-            secret: Some(secret.clone()),
-        };
+        let target = Target::local(Flavour::Http, &base, "http@example.com", &password, &secret);
         black_box_checks(&target);
 
         // HTTP API route keys: no route is a 404, not REST's 403.
