@@ -219,6 +219,174 @@ fn black_box_checks(t: &Target) {
     assert_eq!(form.status, 200, "{}", form.body);
 }
 
+/// The origin allowed by the local stacks' `AllowedOrigins` (the first, which the REST API's own
+/// answers name), another one it lists, and one it does not.
+const ORIGIN: &str = "http://127.0.0.1:8000";
+const SECOND_ORIGIN: &str = "https://app.example.com";
+const EVIL_ORIGIN: &str = "https://evil.example";
+const ALLOWED_ORIGINS: &str = "http://127.0.0.1:8000,https://app.example.com";
+
+/// A CORS preflight for `method` with request `headers` on `path`, from `origin`.
+fn preflight(t: &Target, path: &str, origin: &str, method: &str, headers: &str) -> Reply {
+    http(
+        "OPTIONS",
+        &format!("{}{path}", t.base),
+        &[
+            ("Origin", origin),
+            ("Access-Control-Request-Method", method),
+            ("Access-Control-Request-Headers", headers),
+        ],
+        None,
+    )
+}
+
+fn allow_origin(r: &Reply) -> Option<&str> {
+    r.headers
+        .get("access-control-allow-origin")
+        .map(String::as_str)
+}
+
+/// What a browser on `origin` (the stack's first allowed origin) sees, on either API: preflight
+/// answered by the gateway without the authorizer, and `Access-Control-Allow-Origin` on every
+/// answer a page must read (200, 400, 401); nothing for another origin, and nothing new for a
+/// request without `Origin`. `calls` counts authorizer invocations, when known (local mode).
+fn cors_checks(t: &Target, origin: &str, calls: Option<&dyn Fn() -> u64>) {
+    let before = calls.map(|c| c());
+    let expected_preflight = match t.api {
+        Flavour::Rest => 200,
+        Flavour::Http => 204,
+    };
+    for (path, method, headers) in [
+        ("/token", "POST", "content-type"),
+        ("/hello", "GET", "authorization"),
+    ] {
+        let ok = preflight(t, path, origin, method, headers);
+        assert_eq!(
+            ok.status, expected_preflight,
+            "preflight {path}: {}",
+            ok.body
+        );
+        assert_eq!(allow_origin(&ok), Some(origin), "preflight {path}");
+        let methods = &ok.headers["access-control-allow-methods"];
+        assert!(
+            methods.split(',').any(|m| m.trim() == method),
+            "{path}: {methods}"
+        );
+        let allowed = ok.headers["access-control-allow-headers"].to_ascii_lowercase();
+        assert!(
+            allowed.split(',').any(|h| h.trim() == headers),
+            "{path}: {allowed}"
+        );
+        assert!(ok.headers.contains_key("access-control-max-age"), "{path}");
+
+        // Another origin is never allowed: the HTTP API gives it no CORS headers at all; the
+        // REST API's static answer names the stack's origin, which the browser then refuses.
+        let evil = preflight(t, path, EVIL_ORIGIN, method, headers);
+        assert_eq!(evil.status, expected_preflight, "{path}");
+        match t.api {
+            Flavour::Http => {
+                assert_eq!(allow_origin(&evil), None, "{path}");
+                assert!(!evil.headers.contains_key("access-control-allow-methods"));
+            }
+            Flavour::Rest => assert_eq!(allow_origin(&evil), Some(origin), "{path}"),
+        }
+        // An unexpected method or header is not allowed either.
+        for (m, h) in [("DELETE", headers), (method, "x-evil")] {
+            let odd = preflight(t, path, origin, m, h);
+            let methods = odd.headers.get("access-control-allow-methods");
+            let allowed = odd.headers.get("access-control-allow-headers");
+            assert!(
+                !methods.is_some_and(|v| v.contains(m) && m == "DELETE")
+                    && !allowed.is_some_and(|v| v.contains("x-evil")),
+                "{path}: {m} {h}: {:?}",
+                odd.headers
+            );
+        }
+    }
+    if let (Some(calls), Some(before)) = (calls, before) {
+        assert_eq!(calls(), before, "preflight reached the authorizer");
+    }
+
+    let from = |o: &str| [("Origin", o.to_owned())];
+    let token_url = format!("{}/token", t.base);
+    let sign_in = |o: &str, body: &str| {
+        let headers = [("Origin", o), ("Content-Type", "application/json")];
+        http("POST", &token_url, &headers, Some(body))
+    };
+    let good = json!({"email": t.email, "password": t.password}).to_string();
+    let wrong = json!({"email": t.email, "password": "not it"}).to_string();
+    let token = {
+        let r = sign_in(origin, &good);
+        assert_eq!(
+            (r.status, allow_origin(&r)),
+            (200, Some(origin)),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.headers
+                .get("vary")
+                .is_some_and(|v| v.to_ascii_lowercase().contains("origin")),
+            "{:?}",
+            r.headers
+        );
+        r.body["access_token"].as_str().unwrap().to_owned()
+    };
+    for (body, status) in [(wrong.as_str(), 401), ("{\"email\": ", 400)] {
+        let r = sign_in(origin, body);
+        assert_eq!(
+            (r.status, allow_origin(&r)),
+            (status, Some(origin)),
+            "{}",
+            r.body
+        );
+        let evil = sign_in(EVIL_ORIGIN, body);
+        assert_eq!((evil.status, allow_origin(&evil)), (status, None));
+    }
+    let bearer = format!("Bearer {token}");
+    let hello = |o: &str, authorization: Option<&str>| {
+        let [(k, v)] = from(o);
+        let mut headers = vec![(k, v.as_str())];
+        headers.extend(authorization.map(|a| ("Authorization", a)));
+        http("GET", &format!("{}/hello", t.base), &headers, None)
+    };
+    let ok = hello(origin, Some(&bearer));
+    assert_eq!((ok.status, allow_origin(&ok)), (200, Some(origin)));
+    // The gateway's own 401 (no token, and a bad one): readable, so that a page can ask the
+    // person to sign in again.
+    for authorization in [None, Some("Bearer a.b.c")] {
+        let r = hello(origin, authorization);
+        assert_eq!(
+            (r.status, allow_origin(&r)),
+            (401, Some(origin)),
+            "{authorization:?}"
+        );
+    }
+    let evil = hello(EVIL_ORIGIN, Some(&bearer));
+    assert_eq!(evil.status, 200);
+    match t.api {
+        Flavour::Http => assert_eq!(allow_origin(&evil), None),
+        Flavour::Rest => assert_eq!(
+            allow_origin(&evil),
+            None,
+            "hello echoes allowed origins only"
+        ),
+    }
+    // Without Origin, a request as before: no CORS header from the functions or the HTTP API.
+    // The REST API's own answers carry their static header whatever the request.
+    let plain = t.hello(Some(&bearer));
+    assert_eq!((plain.status, allow_origin(&plain)), (200, None));
+    let gateway_401 = t.hello(None);
+    let expected = match t.api {
+        Flavour::Rest => Some(origin),
+        Flavour::Http => None,
+    };
+    assert_eq!(
+        (gateway_401.status, allow_origin(&gateway_401)),
+        (401, expected)
+    );
+}
+
 /// Starts a gateway for the project's template on a free port; it lives as long as the tests.
 fn start_gateway(
     endpoint: &str,
@@ -337,7 +505,10 @@ fn the_local_stack_behaves_like_api_gateway() {
     let (gateway, base) = start_gateway(
         &moto.endpoint(),
         &secret,
-        &[("AuthorizerCacheTtlSeconds", "2")],
+        &[
+            ("AuthorizerCacheTtlSeconds", "2"),
+            ("AllowedOrigins", ALLOWED_ORIGINS),
+        ],
         &[],
     );
     let target = Target::local(
@@ -348,6 +519,26 @@ fn the_local_stack_behaves_like_api_gateway() {
         &secret,
     );
     black_box_checks(&target);
+    cors_checks(&target, ORIGIN, Some(&|| gateway.authorizer_calls()));
+    // The REST API's own answers name one origin; the functions echo any allowed one.
+    let second = preflight(&target, "/token", SECOND_ORIGIN, "POST", "content-type");
+    assert_eq!(allow_origin(&second), Some(ORIGIN));
+    let r = http(
+        "POST",
+        &format!("{base}/token"),
+        &[
+            ("Origin", SECOND_ORIGIN),
+            ("Content-Type", "application/json"),
+        ],
+        Some("{}"),
+    );
+    assert_eq!((r.status, allow_origin(&r)), (400, Some(SECOND_ORIGIN)));
+    // Routes the template does not define: the gateway's DEFAULT_4XX carries the origin too.
+    let missing = http("GET", &format!("{base}/nope"), &[("Origin", ORIGIN)], None);
+    assert_eq!(
+        (missing.status, allow_origin(&missing)),
+        (403, Some(ORIGIN))
+    );
 
     // Routes the template does not define are API Gateway's 403.
     let missing = http("GET", &format!("{base}/nope"), &[], None);
@@ -385,7 +576,7 @@ fn a_policy_that_denies_is_a_403() {
     let (_, base) = start_gateway(
         &moto.endpoint(),
         &secret,
-        &[],
+        &[("AllowedOrigins", ALLOWED_ORIGINS)],
         &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
     );
     let target = Target {
@@ -400,6 +591,49 @@ fn a_policy_that_denies_is_a_403() {
         (denied.status, &denied.body),
         (403, &forbidden(Flavour::Rest))
     );
+    // The gateway's static header, with or without Origin.
+    assert_eq!(allow_origin(&denied), Some(ORIGIN));
+    let bearer = format!("Bearer {}", target.token());
+    let from_page = http(
+        "GET",
+        &format!("{}/hello", target.base),
+        &[("Origin", ORIGIN), ("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(
+        (from_page.status, allow_origin(&from_page)),
+        (403, Some(ORIGIN))
+    );
+}
+
+#[test]
+fn a_5xx_carries_the_cors_headers_on_both_apis() {
+    // No DynamoDB where the functions look: /token answers 503, which a page must read.
+    let secret = authcore::generate_secret().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for api in [Flavour::Rest, Flavour::Http] {
+        let (_, base) = serve(
+            &root.join("template.yaml"),
+            api,
+            "http://127.0.0.1:9",
+            &secret,
+            &[("AllowedOrigins", ALLOWED_ORIGINS)],
+            &[],
+        );
+        let r = http(
+            "POST",
+            &format!("{base}/token"),
+            &[("Origin", ORIGIN), ("Content-Type", "application/json")],
+            Some(&json!({"email": "a@example.com", "password": "whatever it is"}).to_string()),
+        );
+        assert_eq!(
+            (r.status, allow_origin(&r)),
+            (503, Some(ORIGIN)),
+            "{api:?}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"], "temporarily_unavailable", "{api:?}");
+    }
 }
 
 #[test]
@@ -422,6 +656,10 @@ fn a_deployed_stack_behaves_the_same() {
         secret: std::env::var("JWT_SECRET").ok(),
     };
     black_box_checks(&target);
+    // A stack deployed with AllowedOrigins: ORIGIN is its first origin.
+    if let Ok(origin) = std::env::var("ORIGIN") {
+        cors_checks(&target, &origin, None);
+    }
     // A genuine token that the authorizer denies (a stack deployed with REQUIRED_ROLE set on
     // check-token, and a user without that role).
     if let (Ok(email), Ok(password)) = (
@@ -489,11 +727,28 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
             Flavour::Http,
             &moto.endpoint(),
             &secret,
-            &[("AuthorizerCacheTtlSeconds", "2")],
+            &[
+                ("AuthorizerCacheTtlSeconds", "2"),
+                ("AllowedOrigins", ALLOWED_ORIGINS),
+            ],
             &[],
         );
         let target = Target::local(Flavour::Http, &base, "http@example.com", &password, &secret);
         black_box_checks(&target);
+        cors_checks(&target, ORIGIN, Some(&|| gateway.authorizer_calls()));
+        // The HTTP API allows each listed origin, on its own answers too.
+        let second = preflight(&target, "/hello", SECOND_ORIGIN, "GET", "authorization");
+        assert_eq!(allow_origin(&second), Some(SECOND_ORIGIN));
+        let missing = http(
+            "GET",
+            &format!("{base}/nope"),
+            &[("Origin", SECOND_ORIGIN)],
+            None,
+        );
+        assert_eq!(
+            (missing.status, allow_origin(&missing)),
+            (404, Some(SECOND_ORIGIN))
+        );
 
         // HTTP API route keys: no route is a 404, not REST's 403.
         let missing = http("GET", &format!("{base}/nope"), &[], None);
@@ -523,17 +778,23 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
             Flavour::Http,
             &moto.endpoint(),
             &secret,
-            &[],
+            &[("AllowedOrigins", ALLOWED_ORIGINS)],
             &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
         );
         let denied = Target {
             base: denying,
             ..target
         };
-        let r = denied.hello(Some(&format!("Bearer {}", denied.token())));
+        let bearer = format!("Bearer {}", denied.token());
+        let r = http(
+            "GET",
+            &format!("{}/hello", denied.base),
+            &[("Origin", ORIGIN), ("Authorization", &bearer)],
+            None,
+        );
         assert_eq!(
-            (r.status, &r.body),
-            (403, &forbidden(Flavour::Http)),
+            (r.status, &r.body, allow_origin(&r)),
+            (403, &forbidden(Flavour::Http), Some(ORIGIN)),
             "{what}"
         );
     }

@@ -119,6 +119,101 @@ for out in ("ApiUrl", "TokenUrl", "HelloUrl", "HttpApiUrl", "HttpTokenUrl", "Htt
 for p in ("JwtIssuer", "JwtAudience", "TokenTtlSeconds", "AuthorizerCacheTtlSeconds", "StageName"):
     check(p in t["Parameters"], f"parameter {p}")
 
+# CORS, checked on what SAM makes of the template (samtranslator, offline), with the intrinsics
+# CloudFormation would evaluate evaluated here for given AllowedOrigins.
+import copy
+import json
+import os
+import re
+
+from samtranslator.translator.transform import transform
+
+NO_VALUE = object()
+
+
+def evaluate(v, params, conditions):
+    """The subset of CloudFormation's intrinsics the template uses for CORS."""
+    if isinstance(v, list):
+        return [x for x in (evaluate(i, params, conditions) for i in v) if x is not NO_VALUE]
+    if not isinstance(v, dict):
+        return v
+    if len(v) == 1:
+        (k, a), = v.items()
+        if k == "Ref":
+            return NO_VALUE if a == "AWS::NoValue" else params.get(a, v)
+        if k == "Fn::If":
+            return evaluate(a[1] if conditions[a[0]] else a[2], params, conditions)
+        if k == "Fn::Split":
+            return evaluate(a[1], params, conditions).split(a[0])
+        if k == "Fn::Select":
+            return evaluate(a[1], params, conditions)[int(a[0])]
+        if k == "Fn::Sub":
+            text, names = (a, {}) if isinstance(a, str) else a
+            names = {n: evaluate(x, params, conditions) for n, x in names.items()}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(names.get(m[1], params.get(m[1], m[0]))), text)
+    return {k: x for k, x in ((k, evaluate(x, params, conditions)) for k, x in v.items()) if x is not NO_VALUE}
+
+
+def deployed(origins):
+    doc = json.loads(json.dumps(t))
+    for r in doc["Resources"].values():
+        if r["Type"] == "AWS::Serverless::Function":
+            r["Properties"]["CodeUri"] = "s3://bucket/key"  # what sam deploy uploads
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    out = transform(doc, {"AllowedOrigins": origins}, type("NoManagedPolicies", (), {"load": lambda self: {}})())
+    params = {"AllowedOrigins": origins}
+    conditions = {"CorsOff": origins == ""}
+    return evaluate(out["Resources"], params, conditions)
+
+
+check(t["Parameters"]["AllowedOrigins"]["Default"] == "", "AllowedOrigins: no cross-origin access by default")
+pattern = re.compile(t["Parameters"]["AllowedOrigins"]["AllowedPattern"])
+for good in ("", "*", "https://app.example.com", "https://a.example,http://127.0.0.1:8000"):
+    check(pattern.fullmatch(good), f"AllowedOrigins accepts {good!r}")
+for bad in ("https://a.example/", "a.example", "https://a.example, https://b.example", "*,https://a.example"):
+    check(not pattern.fullmatch(bad), f"AllowedOrigins refuses {bad!r}")
+for name in ("AuthenticateFunction", "HelloFunction"):
+    props, _ = fn(name)
+    check(props["Environment"]["Variables"].get("ALLOWED_ORIGINS") == {"Ref": "AllowedOrigins"},
+          f"{name}: ALLOWED_ORIGINS from the parameter")
+check(auth.get("AddDefaultAuthorizerToCorsPreflight") is False, "REST preflight without the authorizer")
+
+for origins, first in (("https://a.example,https://b.example", "https://a.example"), ("*", "*"), ("", None)):
+    r = deployed(origins)
+    body = r["Api"]["Properties"]["Body"]
+    for path, item in body["paths"].items():
+        opts = item.get("options")
+        check(opts is not None, f"{origins!r}: {path} has a preflight method")
+        if opts is None:
+            continue
+        check(not opts.get("security"), f"{origins!r}: {path} preflight has no authorizer")
+        integration = opts["x-amazon-apigateway-integration"]
+        check(integration["type"] == "mock", f"{path}: preflight answered by API Gateway")
+        params = integration["responses"]["default"]["responseParameters"]
+        acao = params.get("method.response.header.Access-Control-Allow-Origin")
+        check(acao == (f"'{first}'" if first else None), f"{origins!r}: {path} preflight origin {acao}")
+        check("authorization" in params["method.response.header.Access-Control-Allow-Headers"]
+              and "content-type" in params["method.response.header.Access-Control-Allow-Headers"],
+              f"{path}: preflight allows authorization and content-type")
+        check("method.response.header.Access-Control-Max-Age" in params, f"{path}: preflight max age")
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"):
+        got = responses.get(kind, {}).get("responseParameters", {}).get("gatewayresponse.header.Access-Control-Allow-Origin")
+        check(got == (f"'{first}'" if first else None), f"{origins!r}: {kind} origin {got}")
+    hcors = r["HttpApi"]["Properties"]["Body"].get("x-amazon-apigateway-cors")
+    if first is None:
+        check(hcors is None, "no HTTP API CORS configuration when AllowedOrigins is empty")
+    else:
+        check(hcors["allowOrigins"] == origins.split(","), f"{origins!r}: HTTP API origins {hcors['allowOrigins']}")
+        check({"authorization", "content-type"} <= set(hcors["allowHeaders"]), "HTTP API allowed headers")
+        check({"GET", "POST", "OPTIONS"} <= set(hcors["allowMethods"]), "HTTP API allowed methods")
+        check("maxAge" in hcors, "HTTP API preflight max age")
+    # No catch-all route behind the authorizer: it would catch preflight too.
+    for path, item in r["HttpApi"]["Properties"]["Body"]["paths"].items():
+        for method, op in item.items():
+            catch_all = path == "$default" or "+}" in path or method == "x-amazon-apigateway-any-method"
+            check(not (catch_all and op.get("security")), f"HTTP API catch-all {method} {path} behind the authorizer")
+
 if failures:
     print("template contract broken:\n- " + "\n- ".join(failures))
     sys.exit(1)

@@ -5,7 +5,9 @@
 //! `Unauthorized` error is a 401; `isAuthorized: false`, or a policy that does not allow the
 //! route, is a 403; any other error or an answer in another format is a 500. Answers are cached
 //! per identity-source values for `ReauthorizeEvery`, and the context reaches the backend at
-//! `requestContext.authorizer.lambda`. HTTP APIs have no gateway responses to customize.
+//! `requestContext.authorizer.lambda`. HTTP APIs have no gateway responses to customize. With a
+//! `CorsConfiguration`, the gateway answers preflight itself unless a route catches `OPTIONS`,
+//! and sets the CORS headers of every answer in place of the function's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -27,7 +29,7 @@ use local_runtime::Outcome;
 use serde_json::{Map, Value, json};
 
 use crate::policy::{self, Decision};
-use crate::template::{HttpAuthorizer, HttpRoute};
+use crate::template::{HttpAuthorizer, HttpCors, HttpRoute};
 use crate::{
     CacheUse, Gateway, INVOKE_TIMEOUT, LOCAL_ACCOUNT, LOCAL_API_ID, function_response,
     json_response, query_values,
@@ -63,6 +65,11 @@ pub(crate) struct HttpCached {
     expires: Instant,
 }
 
+/// Whether `origin` is one of the configuration's allowed origins (or it allows any).
+fn allowed_origin(cors: &HttpCors, origin: &str) -> bool {
+    cors.allow_origins.iter().any(|o| o == "*" || o == origin)
+}
+
 /// API Gateway's own answer for an HTTP API: `{"message": ...}`.
 fn message(status: StatusCode) -> Response<Bytes> {
     let text = match status {
@@ -82,8 +89,132 @@ pub(crate) fn too_large() -> Response<Bytes> {
 }
 
 impl Gateway {
-    /// Handles one request on the HTTP API.
+    /// Handles one request on the HTTP API: a preflight API Gateway answers itself, or the
+    /// route; then the CORS configuration sets the answer's CORS headers.
     pub(crate) fn handle_http(
+        &self,
+        req: &Request<Bytes>,
+        peer: Option<SocketAddr>,
+    ) -> (Response<Bytes>, CacheUse) {
+        if let Some(preflight) = self.http_preflight(req) {
+            return (preflight, CacheUse::None);
+        }
+        let (mut response, cache) = self.route_http(req, peer);
+        self.http_cors(req, &mut response);
+        (response, cache)
+    }
+
+    /// With a CORS configuration, API Gateway answers an `OPTIONS` request that no route
+    /// catches (no `OPTIONS`, `ANY` or `$default` route matches it) with a 204, without calling
+    /// the authorizer. The preflight headers are there only for an allowed origin asking for an
+    /// allowed method and headers. `None`: the request goes to its route.
+    fn http_preflight(&self, req: &Request<Bytes>) -> Option<Response<Bytes>> {
+        let api = self.stack.http_api.as_ref()?;
+        let cors = api.cors.as_ref()?;
+        if req.method() != http::Method::OPTIONS || api.route("OPTIONS", req.uri().path()).is_some()
+        {
+            return None;
+        }
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let (Some(origin), Some(method)) = (
+            text(header::ORIGIN),
+            text(header::ACCESS_CONTROL_REQUEST_METHOD),
+        ) else {
+            return Some(response);
+        };
+        let any = |list: &[String]| list.iter().any(|v| v == "*");
+        let method_ok = any(&cors.allow_methods) || cors.allow_methods.iter().any(|m| m == method);
+        let headers_ok = text(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .all(|h| any(&cors.allow_headers) || cors.allow_headers.contains(&h));
+        if !allowed_origin(cors, origin) {
+            eprintln!("cors: preflight from {origin}: not an allowed origin");
+        } else if !method_ok || !headers_ok {
+            eprintln!(
+                "cors: preflight from {origin}: method {method} or headers {:?} not allowed",
+                text(header::ACCESS_CONTROL_REQUEST_HEADERS).unwrap_or_default()
+            );
+        } else {
+            self.http_cors(req, &mut response);
+            let h = response.headers_mut();
+            let join = |list: &[String]| HeaderValue::try_from(list.join(",")).ok();
+            for (name, value) in [
+                (
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    join(&cors.allow_methods),
+                ),
+                (
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    join(&cors.allow_headers),
+                ),
+                (
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    cors.max_age.map(HeaderValue::from),
+                ),
+            ] {
+                if let Some(value) = value.filter(|v| !v.is_empty()) {
+                    h.insert(name, value);
+                }
+            }
+        }
+        Some(response)
+    }
+
+    /// The CORS headers of an HTTP API answer, as API Gateway sets them when the API has a CORS
+    /// configuration: the function's own are dropped; an allowed `Origin` gets
+    /// `Access-Control-Allow-Origin` (and the exposed headers); any other gets none.
+    pub(crate) fn http_cors(&self, req: &Request<Bytes>, response: &mut Response<Bytes>) {
+        let Some(cors) = self.stack.http_api.as_ref().and_then(|a| a.cors.as_ref()) else {
+            return;
+        };
+        let h = response.headers_mut();
+        let own: Vec<_> = h
+            .keys()
+            .filter(|k| k.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in own {
+            h.remove(name);
+        }
+        let Some(origin) = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return;
+        };
+        if !allowed_origin(cors, origin) {
+            if req.method() != http::Method::OPTIONS {
+                eprintln!("cors: {origin}: not an allowed origin");
+            }
+            return;
+        }
+        let wildcard = cors.allow_origins.iter().any(|o| o == "*");
+        let allow = if wildcard { "*" } else { origin };
+        if let Ok(value) = HeaderValue::try_from(allow) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        }
+        let varies = h
+            .get_all(header::VARY)
+            .iter()
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"origin"));
+        if !wildcard && !varies {
+            h.append(header::VARY, HeaderValue::from_static("origin"));
+        }
+        if let Ok(value) = HeaderValue::try_from(cors.expose_headers.join(","))
+            && !value.is_empty()
+        {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+        }
+    }
+
+    /// Routes one request on the HTTP API.
+    fn route_http(
         &self,
         req: &Request<Bytes>,
         peer: Option<SocketAddr>,

@@ -8,7 +8,9 @@
 //! checked before the authorizer is called, the authorizer's policy is cached per token for
 //! the configured TTL and evaluated against each route's ARN (explicit Deny wins; no match is
 //! a 403), non-scalar context values are a 500, and `principalId` and the context reach the
-//! backend in `requestContext.authorizer`.
+//! backend in `requestContext.authorizer`. With `Cors`, `OPTIONS` on a path of the API is SAM's
+//! mock method: a 200 with the template's static headers, without the authorizer; gateway
+//! responses take `DEFAULT_4XX`/`DEFAULT_5XX`'s headers unless customized themselves.
 //!
 //! REST API in `rest.rs`; HTTP API, with its own semantics, in [`http_api`].
 
@@ -380,14 +382,10 @@ impl Gateway {
                         )
                     })
             }
-            Err(_) if self.api == Flavour::Http => (http_api::too_large(), CacheUse::None),
-            Err(_) => (
-                json_response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    json!({"message": "Request Too Long"}).to_string(),
-                ),
-                CacheUse::None,
-            ),
+            Err(_) => {
+                let req = Request::from_parts(parts, Bytes::new());
+                (self.too_large(&req), CacheUse::None)
+            }
         };
         eprintln!(
             "{method} {path} {} {}ms authorizer-cache={}",
@@ -396,6 +394,23 @@ impl Gateway {
             cache.as_str()
         );
         Ok(response.map(Full::new))
+    }
+
+    /// The gateway's answer to a body over [`MAX_BODY_BYTES`].
+    fn too_large(&self, req: &Request<Bytes>) -> Response<Bytes> {
+        match self.api {
+            Flavour::Rest => self.gateway_response(
+                "REQUEST_TOO_LARGE",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request Too Long",
+                "message",
+            ),
+            Flavour::Http => {
+                let mut response = http_api::too_large();
+                self.http_cors(req, &mut response);
+                response
+            }
+        }
     }
 
     /// Handles one request on the API being served.

@@ -15,7 +15,7 @@ use aws_lambda_events::query_map::QueryMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use local_runtime::Outcome;
 use serde_json::{Map, Value, json};
 
@@ -23,7 +23,7 @@ use crate::policy::{self, Decision};
 use crate::template::Route;
 use crate::{
     CacheUse, Gateway, INVOKE_TIMEOUT, LOCAL_ACCOUNT, LOCAL_API_ID, function_response,
-    internal_error, json_response, query_values,
+    json_response, query_values,
 };
 
 /// A policy the authorizer returned, as the cache keeps it.
@@ -48,6 +48,9 @@ impl Gateway {
         req: &Request<Bytes>,
         peer: Option<SocketAddr>,
     ) -> (Response<Bytes>, CacheUse) {
+        if let Some(preflight) = self.rest_preflight(req) {
+            return (preflight, CacheUse::None);
+        }
         let Some((route, path_params)) = self.stack.route(req.method().as_str(), req.uri().path())
         else {
             let missing = self.gateway_response(
@@ -66,7 +69,13 @@ impl Gateway {
             },
         };
         let Some(function) = self.functions.get(&route.function) else {
-            return (internal_error(StatusCode::INTERNAL_SERVER_ERROR), cache);
+            let failed = self.gateway_response(
+                "DEFAULT_5XX",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+                "message",
+            );
+            return (failed, cache);
         };
         let event = self.proxy_event(route, req, path_params, authorizer, peer);
         let response = serde_json::to_vec(&event).ok().and_then(|payload| {
@@ -75,10 +84,83 @@ impl Gateway {
                 Ok(Outcome::Error { .. }) | Err(_) => None,
             }
         });
-        (
-            response.unwrap_or_else(|| internal_error(StatusCode::BAD_GATEWAY)),
-            cache,
-        )
+        let failed = || {
+            self.gateway_response(
+                "DEFAULT_5XX",
+                StatusCode::BAD_GATEWAY,
+                "Internal server error",
+                "message",
+            )
+        };
+        (response.unwrap_or_else(failed), cache)
+    }
+
+    /// The answer of SAM's `OPTIONS` mock method to a request on a path of the API that has no
+    /// `OPTIONS` route of its own, when the API has `Cors`: a 200 with the template's static
+    /// headers, whatever the request. The authorizer is never called. `None`: not a preflight.
+    fn rest_preflight(&self, req: &Request<Bytes>) -> Option<Response<Bytes>> {
+        let cors = self.stack.rest_cors.as_ref()?;
+        let path = req.uri().path();
+        if req.method() != Method::OPTIONS || self.stack.route("OPTIONS", path).is_some() {
+            return None;
+        }
+        let mut methods: Vec<&str> = self
+            .stack
+            .routes
+            .iter()
+            .filter(|r| r.matches(path))
+            .map(|r| r.method.as_str())
+            .collect();
+        if methods.is_empty() {
+            return None;
+        }
+        let allow_methods = match &cors.allow_methods {
+            Some(m) => m.clone(),
+            None if methods.contains(&"ANY") => "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT".into(),
+            None => {
+                methods.push("OPTIONS");
+                methods.sort_unstable();
+                methods.dedup();
+                methods.join(",")
+            }
+        };
+        let mut response = json_response(StatusCode::OK, "{}".into());
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        match (&cors.allow_origin, origin) {
+            (_, None) => {}
+            (None, Some(origin)) => {
+                eprintln!(
+                    "cors: preflight from {origin}: cross-origin access is off (AllowedOrigins is empty)"
+                );
+            }
+            (Some(allowed), Some(origin)) if allowed != "*" && allowed != origin => {
+                eprintln!(
+                    "cors: preflight from {origin}: not an allowed origin (the REST API's own answers name {allowed})"
+                );
+            }
+            _ => {}
+        }
+        let headers = [
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                cors.allow_origin.clone(),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                cors.allow_headers.clone(),
+            ),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, Some(allow_methods)),
+            (header::ACCESS_CONTROL_MAX_AGE, cors.max_age.clone()),
+        ];
+        for (name, value) in headers {
+            if let Some(value) = value.and_then(|v| HeaderValue::try_from(v).ok()) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        Some(response)
     }
 
     fn method_arn(&self, method: &str, path: &str) -> String {
@@ -212,7 +294,7 @@ impl Gateway {
     }
 
     /// API Gateway's response of `kind`, customized by the template's `GatewayResponses`.
-    fn gateway_response(
+    pub(crate) fn gateway_response(
         &self,
         kind: &str,
         status: StatusCode,
@@ -224,7 +306,17 @@ impl Gateway {
         } else {
             Value::String(message.to_owned())
         };
-        let custom = self.stack.gateway_responses.get(kind);
+        // A type the template does not customize takes DEFAULT_4XX's or DEFAULT_5XX's settings.
+        let default = if status.is_server_error() {
+            "DEFAULT_5XX"
+        } else {
+            "DEFAULT_4XX"
+        };
+        let custom = self
+            .stack
+            .gateway_responses
+            .get(kind)
+            .or_else(|| self.stack.gateway_responses.get(default));
         let body = match custom.and_then(|c| c.template.as_ref()) {
             Some(t) => t
                 .replace("$context.error.messageString", &message_string.to_string())

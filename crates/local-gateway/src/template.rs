@@ -61,6 +61,13 @@ pub struct Route {
     pub authorizer: Option<String>,
 }
 
+impl Route {
+    /// Whether its path template matches `path`, whatever the method.
+    pub fn matches(&self, path: &str) -> bool {
+        match_path(&self.path, path).is_some()
+    }
+}
+
 /// A function.
 #[derive(Debug, Clone)]
 pub struct FunctionDef {
@@ -81,6 +88,36 @@ pub struct GatewayResponse {
     pub headers: Vec<(String, String)>,
     /// The `application/json` body template.
     pub template: Option<String>,
+}
+
+/// The REST API's `Cors`, as SAM turns it into an `OPTIONS` mock method on every path: static
+/// header values, quotes stripped; a value the template leaves out (`AWS::NoValue`) is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestCors {
+    /// `Access-Control-Allow-Origin`: one origin or `*`.
+    pub allow_origin: Option<String>,
+    /// `Access-Control-Allow-Headers`.
+    pub allow_headers: Option<String>,
+    /// `Access-Control-Allow-Methods`; `None`: the path's methods and `OPTIONS`, as SAM derives them.
+    pub allow_methods: Option<String>,
+    /// `Access-Control-Max-Age`, in seconds.
+    pub max_age: Option<String>,
+}
+
+/// The HTTP API's `CorsConfiguration`: API Gateway answers preflight with it and sets the CORS
+/// headers of every answer from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpCors {
+    /// Allowed origins, as written (`*` for any).
+    pub allow_origins: Vec<String>,
+    /// Allowed request headers, lower-case (`*` for any).
+    pub allow_headers: Vec<String>,
+    /// Allowed methods, upper-case (`*` for any).
+    pub allow_methods: Vec<String>,
+    /// Response headers a page may read.
+    pub expose_headers: Vec<String>,
+    /// How long a browser may keep a preflight answer, in seconds.
+    pub max_age: Option<u32>,
 }
 
 /// An HTTP API's Lambda authorizer (`AWS::Serverless::HttpApi` `Auth.Authorizers`).
@@ -123,6 +160,8 @@ pub struct HttpApi {
     pub routes: Vec<HttpRoute>,
     /// Authorizers by name.
     pub authorizers: HashMap<String, HttpAuthorizer>,
+    /// Its CORS configuration, if any.
+    pub cors: Option<HttpCors>,
 }
 
 impl HttpApi {
@@ -173,6 +212,8 @@ pub struct Stack {
     pub functions: BTreeMap<String, FunctionDef>,
     /// The HTTP API, when the template has one.
     pub http_api: Option<HttpApi>,
+    /// The REST API's `Cors`, if any.
+    pub rest_cors: Option<RestCors>,
 }
 
 fn unsupported(msg: impl Into<String>) -> TemplateError {
@@ -199,6 +240,8 @@ fn intrinsic(v: &Value) -> Option<(String, &Value)> {
 struct Resolver<'a> {
     parameters: HashMap<String, String>,
     resources: &'a serde_norway::Mapping,
+    /// The template's `Conditions`.
+    conditions: Option<&'a Value>,
 }
 
 enum Resolved {
@@ -232,6 +275,137 @@ impl Resolver<'_> {
                 }
                 _ => Resolved::Unknown,
             },
+        }
+    }
+
+    /// `v` with the intrinsics a local reading needs evaluated: `Ref` (parameters,
+    /// `AWS::NoValue`), `Fn::If` on the template's conditions, `Fn::Sub`, `Fn::Select` and
+    /// `Fn::Split`. `None` for `AWS::NoValue`: the value is left out, as CloudFormation does.
+    fn eval(&self, v: &Value) -> Result<Option<Value>, TemplateError> {
+        let Some((name, arg)) = intrinsic(v) else {
+            return Ok(Some(match v {
+                Value::Sequence(items) => Value::Sequence(
+                    items
+                        .iter()
+                        .map(|i| self.eval(i))
+                        .filter_map(Result::transpose)
+                        .collect::<Result<_, _>>()?,
+                ),
+                Value::Mapping(m) => {
+                    let mut out = serde_norway::Mapping::new();
+                    for (k, v) in m {
+                        if let Some(v) = self.eval(v)? {
+                            out.insert(k.clone(), v);
+                        }
+                    }
+                    Value::Mapping(out)
+                }
+                other => other.clone(),
+            }));
+        };
+        let args = arg.as_sequence().map(Vec::as_slice).unwrap_or_default();
+        let text = |v: &Value| -> Result<String, TemplateError> {
+            match self.eval(v)? {
+                Some(Value::String(s)) => Ok(s),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                other => Err(unsupported(format!("{name}: {other:?} is not a string"))),
+            }
+        };
+        match (name.as_str(), args) {
+            ("Ref", _) if arg.as_str() == Some("AWS::NoValue") => Ok(None),
+            ("Ref", _) => self.text(v, "Ref").map(|t| Some(Value::String(t))),
+            ("If", [cond, yes, no]) => {
+                let cond = cond
+                    .as_str()
+                    .ok_or_else(|| unsupported("Fn::If: the condition is not a name"))?;
+                self.eval(if self.condition(cond)? { yes } else { no })
+            }
+            ("Split", [sep, value]) => {
+                let (sep, value) = (text(sep)?, text(value)?);
+                Ok(Some(Value::Sequence(
+                    value.split(sep.as_str()).map(Value::from).collect(),
+                )))
+            }
+            ("Select", [index, list]) => {
+                let index: usize = text(index)?
+                    .parse()
+                    .map_err(|_| unsupported("Fn::Select: the index is not a number"))?;
+                match self.eval(list)? {
+                    Some(Value::Sequence(items)) => items
+                        .get(index)
+                        .cloned()
+                        .map(Some)
+                        .ok_or_else(|| unsupported("Fn::Select: index out of range")),
+                    _ => Err(unsupported("Fn::Select: not a list")),
+                }
+            }
+            ("Sub", _) => {
+                let (template, vars) = match (arg, args) {
+                    (Value::String(t), _) => (t.clone(), None),
+                    (_, [Value::String(t), vars]) => (t.clone(), Some(vars)),
+                    _ => return Err(unsupported("Fn::Sub: neither a string nor [string, map]")),
+                };
+                let mut out = String::new();
+                let mut rest = template.as_str();
+                while let Some(start) = rest.find("${") {
+                    let end = rest[start..]
+                        .find('}')
+                        .ok_or_else(|| unsupported("Fn::Sub: unclosed ${"))?;
+                    let var = &rest[start + 2..start + end];
+                    let value = match vars.and_then(|m| m.get(var)) {
+                        Some(v) => text(v)?,
+                        None => self.parameters.get(var).cloned().ok_or_else(|| {
+                            unsupported(format!("Fn::Sub: ${{{var}}} cannot be resolved locally"))
+                        })?,
+                    };
+                    out.push_str(&rest[..start]);
+                    out.push_str(&value);
+                    rest = &rest[start + end + 1..];
+                }
+                out.push_str(rest);
+                Ok(Some(Value::String(out)))
+            }
+            _ => Err(unsupported(format!(
+                "Fn::{name} cannot be evaluated locally"
+            ))),
+        }
+    }
+
+    /// Condition `name` of the template's `Conditions` (`Fn::Equals`, `Fn::Not`, `Fn::And`,
+    /// `Fn::Or`, `Condition`).
+    fn condition(&self, name: &str) -> Result<bool, TemplateError> {
+        let spec = self
+            .conditions
+            .and_then(|c| c.get(name))
+            .ok_or_else(|| unsupported(format!("condition {name} is not defined")))?;
+        self.truth(spec)
+    }
+
+    fn truth(&self, spec: &Value) -> Result<bool, TemplateError> {
+        let (name, arg) =
+            intrinsic(spec).ok_or_else(|| unsupported(format!("condition {spec:?}")))?;
+        let args = arg.as_sequence().map(Vec::as_slice).unwrap_or_default();
+        match (name.as_str(), args) {
+            ("Equals", [a, b]) => Ok(self.eval(a)? == self.eval(b)?),
+            ("Not", [a]) => Ok(!self.truth(a)?),
+            ("And", items) => items
+                .iter()
+                .try_fold(true, |acc, i| Ok(acc && self.truth(i)?)),
+            ("Or", items) => items
+                .iter()
+                .try_fold(false, |acc, i| Ok(acc || self.truth(i)?)),
+            ("Condition", _) => self.condition(arg.as_str().unwrap_or_default()),
+            _ => Err(unsupported(format!("condition function {name}"))),
+        }
+    }
+
+    /// `v` evaluated, as text with API Gateway's static-value quotes stripped; `None` when left out.
+    fn quoted(&self, v: Option<&Value>) -> Result<Option<String>, TemplateError> {
+        match v.map(|v| self.eval(v)).transpose()?.flatten() {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim_matches('\'').to_owned())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(unsupported(format!("{other:?} is not a header value"))),
         }
     }
 
@@ -276,6 +450,7 @@ impl Stack {
         let r = Resolver {
             parameters: parameters(&doc, overrides)?,
             resources,
+            conditions: doc.get("Conditions"),
         };
 
         // The REST API: its stage, authorizers and gateway responses.
@@ -311,6 +486,7 @@ impl Stack {
             Some((_, api)) => Some(HttpApi {
                 routes: Vec::new(),
                 authorizers: http_authorizers(&r, api.get("Properties").unwrap_or(&Value::Null))?,
+                cors: http_cors(&r, api.get("Properties").unwrap_or(&Value::Null))?,
             }),
             None => None,
         };
@@ -366,6 +542,7 @@ impl Stack {
             }
         }
         Ok(Self {
+            rest_cors: rest_cors(&r, props)?,
             gateway_responses: gateway_responses(&r, props)?,
             stage,
             routes,
@@ -709,6 +886,69 @@ fn api_routes(
     Ok(routes)
 }
 
+/// The REST API's `Cors` (a string is the origin alone), evaluated.
+fn rest_cors(r: &Resolver, props: &Value) -> Result<Option<RestCors>, TemplateError> {
+    let Some(cors) = props.get("Cors") else {
+        return Ok(None);
+    };
+    if r.eval(cors)?.is_some_and(|c| c.is_string()) {
+        return Ok(Some(RestCors {
+            allow_origin: r.quoted(Some(cors))?,
+            ..RestCors::default()
+        }));
+    }
+    Ok(Some(RestCors {
+        allow_origin: r.quoted(cors.get("AllowOrigin"))?,
+        allow_headers: r.quoted(cors.get("AllowHeaders"))?,
+        allow_methods: r.quoted(cors.get("AllowMethods"))?,
+        max_age: r.quoted(cors.get("MaxAge"))?,
+    }))
+}
+
+/// The HTTP API's `CorsConfiguration` (`true` allows every origin), evaluated; `None` when
+/// absent or left out.
+fn http_cors(r: &Resolver, props: &Value) -> Result<Option<HttpCors>, TemplateError> {
+    let Some(cors) = props
+        .get("CorsConfiguration")
+        .map(|c| r.eval(c))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let list = |key: &str| -> Vec<String> {
+        cors.get(key)
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    Ok(match cors {
+        Value::Bool(false) => None,
+        Value::Bool(true) => Some(HttpCors {
+            allow_origins: vec!["*".into()],
+            ..HttpCors::default()
+        }),
+        _ => Some(HttpCors {
+            allow_origins: list("AllowOrigins"),
+            allow_headers: list("AllowHeaders")
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            allow_methods: list("AllowMethods")
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect(),
+            expose_headers: list("ExposeHeaders"),
+            max_age: cors
+                .get("MaxAge")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                .and_then(|v| u32::try_from(v).ok()),
+        }),
+    })
+}
+
 /// The API's `GatewayResponses`: status, headers (quotes stripped) and body template.
 fn gateway_responses(
     r: &Resolver,
@@ -725,14 +965,12 @@ fn gateway_responses(
             ),
             None => None,
         };
-        let headers = entries(spec, &["ResponseParameters", "Headers"])
-            .filter_map(|(k, v)| {
-                Some((
-                    k.as_str()?.to_owned(),
-                    v.as_str()?.trim_matches('\'').to_owned(),
-                ))
-            })
-            .collect();
+        let mut headers = Vec::new();
+        for (k, v) in entries(spec, &["ResponseParameters", "Headers"]) {
+            if let (Some(k), Some(v)) = (k.as_str(), r.quoted(Some(v))?) {
+                headers.push((k.to_owned(), v));
+            }
+        }
         let template = get(spec, &["ResponseTemplates", "application/json"])
             .and_then(Value::as_str)
             .map(str::to_owned);
@@ -852,7 +1090,7 @@ mod tests {
                 route("ANY /items/special", "special-any"),
                 route("GET /items/special", "special-get"),
             ],
-            authorizers: HashMap::new(),
+            ..HttpApi::default()
         };
         let pick = |m, p| api.route(m, p).map(|(r, _)| r.function.as_str());
         assert_eq!(pick("GET", "/items/special"), Some("special-get"));
@@ -875,5 +1113,129 @@ mod tests {
         assert_eq!(match_path("/users/{id}", "/users/"), None);
         let p = match_path("/files/{proxy+}", "/files/a/b/c").unwrap();
         assert_eq!(p["proxy"], "a/b/c");
+    }
+
+    #[test]
+    fn cors_follows_the_allowed_origins_parameter_on_both_apis() {
+        let with = |origins: &str| {
+            let overrides = HashMap::from([("AllowedOrigins".to_owned(), origins.to_owned())]);
+            Stack::parse(TEMPLATE, &overrides).unwrap()
+        };
+        let header = |stack: &Stack, kind: &str, name: &str| {
+            stack.gateway_responses[kind]
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        // Off by default: no origin anywhere, no HTTP API CORS configuration.
+        let off = Stack::parse(TEMPLATE, &HashMap::new()).unwrap();
+        let rest = off.rest_cors.as_ref().expect("the REST API has Cors");
+        assert_eq!(rest.allow_origin, None);
+        assert_eq!(
+            rest.allow_headers.as_deref(),
+            Some("authorization,content-type")
+        );
+        assert_eq!(rest.max_age.as_deref(), Some("600"));
+        for kind in [
+            "UNAUTHORIZED",
+            "ACCESS_DENIED",
+            "DEFAULT_4XX",
+            "DEFAULT_5XX",
+        ] {
+            assert_eq!(
+                header(&off, kind, "Access-Control-Allow-Origin"),
+                None,
+                "{kind}"
+            );
+        }
+        assert_eq!(
+            header(&off, "UNAUTHORIZED", "WWW-Authenticate").as_deref(),
+            Some("Bearer")
+        );
+        assert_eq!(off.http_api.as_ref().unwrap().cors, None);
+        for env in ["AuthenticateFunction", "HelloFunction"] {
+            assert_eq!(off.functions[env].env["ALLOWED_ORIGINS"], "", "{env}");
+        }
+
+        // Two origins: the REST API's own answers name the first, the HTTP API allows both.
+        let two = with("https://app.example.com,http://127.0.0.1:8000");
+        let rest = two.rest_cors.as_ref().unwrap();
+        assert_eq!(
+            rest.allow_origin.as_deref(),
+            Some("https://app.example.com")
+        );
+        for kind in [
+            "UNAUTHORIZED",
+            "ACCESS_DENIED",
+            "DEFAULT_4XX",
+            "DEFAULT_5XX",
+        ] {
+            assert_eq!(
+                header(&two, kind, "Access-Control-Allow-Origin").as_deref(),
+                Some("https://app.example.com"),
+                "{kind}"
+            );
+        }
+        let cors = two.http_api.as_ref().unwrap().cors.clone().unwrap();
+        assert_eq!(
+            cors.allow_origins,
+            ["https://app.example.com", "http://127.0.0.1:8000"]
+        );
+        assert_eq!(cors.allow_headers, ["authorization", "content-type"]);
+        assert_eq!(cors.allow_methods, ["GET", "POST", "OPTIONS"]);
+        assert_eq!(cors.max_age, Some(600));
+        assert_eq!(
+            two.functions["HelloFunction"].env["ALLOWED_ORIGINS"],
+            "https://app.example.com,http://127.0.0.1:8000"
+        );
+        // Any origin.
+        assert_eq!(
+            with("*").rest_cors.unwrap().allow_origin.as_deref(),
+            Some("*")
+        );
+    }
+
+    #[test]
+    fn intrinsics_evaluate_as_cloudformation_does() {
+        let text = r#"
+Parameters:
+  A: {Type: String, Default: "x,y"}
+Conditions:
+  IsEmpty: !Equals [!Ref A, ""]
+  NotEmpty: !Not [!Condition IsEmpty]
+Resources: {}
+"#;
+        let doc: Value = serde_norway::from_str(text).unwrap();
+        let resources = serde_norway::Mapping::new();
+        let r = Resolver {
+            parameters: parameters(&doc, &HashMap::new()).unwrap(),
+            resources: &resources,
+            conditions: doc.get("Conditions"),
+        };
+        let eval = |yaml: &str| r.eval(&serde_norway::from_str(yaml).unwrap()).unwrap();
+        assert_eq!(
+            eval("!Select [1, !Split [',', !Ref A]]"),
+            Some(Value::from("y"))
+        );
+        assert_eq!(
+            eval("!Sub ['<${B}>', {B: !Ref A}]"),
+            Some(Value::from("<x,y>"))
+        );
+        assert_eq!(eval("!Sub 'a ${A} b'"), Some(Value::from("a x,y b")));
+        assert_eq!(eval("!If [IsEmpty, 1, 2]"), Some(Value::from(2)));
+        assert_eq!(eval("!If [NotEmpty, !Ref AWS::NoValue, 2]"), None);
+        assert_eq!(
+            eval("{k: !Ref AWS::NoValue, j: 1}"),
+            Some(serde_norway::from_str("{j: 1}").unwrap())
+        );
+        assert!(
+            r.eval(&serde_norway::from_str("!If [Nope, 1, 2]").unwrap())
+                .is_err()
+        );
+        assert!(
+            r.eval(&serde_norway::from_str("!GetAZs ''").unwrap())
+                .is_err()
+        );
     }
 }
