@@ -20,7 +20,7 @@ CHECK_TOKEN_MAX_BYTES := 6000000
 # Where cargo builds, as cargo itself says (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: fuzz dev test test-deployed lint template package size build build-bins bench venv clean
+.PHONY: browser fuzz dev test test-deployed lint template package size build build-bins bench venv clean
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it): the template's
 ## REST API, or its HTTP API with `make dev API=http`.
@@ -30,11 +30,12 @@ dev: venv build-bins
 
 ## make test: formatting, lints, template checks, packaging, every unit, integration and
 ## end-to-end test. What CI runs.
-test: venv lint template build-bins package
+test: venv lint template build-bins package browser
 	cargo test --workspace --locked
 
 ## make test-deployed: the end-to-end checks against a deployed stack
-## (API_URL=... EMAIL=... PASSWORD=... make test-deployed; add API=http with the HttpApiUrl output).
+## (API_URL=... EMAIL=... PASSWORD=... make test-deployed; add API=http with the HttpApiUrl output,
+## ORIGIN=... for the CORS checks of a stack deployed with AllowedOrigins).
 test-deployed: build-bins
 	API=$(API) cargo test --locked --test gateway -- --ignored a_deployed_stack_behaves_the_same
 
@@ -72,6 +73,20 @@ lint:
 	@# The authorizer must stay free of the DynamoDB SDK.
 	@if cargo tree -p check-token -e normal --prefix none --locked | grep -q '^aws-sdk-dynamodb'; then \
 	  echo "check-token depends on aws-sdk-dynamodb: keep DynamoDB code out of the authorizer"; exit 1; fi
+
+## make browser: Chromium and chromedriver for the browser test (Debian's chromium and
+## chromium-driver), installed with apt-get when missing and allowed (root or passwordless sudo).
+## CHROMIUM and CHROMEDRIVER point the test at others.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+export CHROMIUM CHROMEDRIVER
+browser:
+	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+	  echo "Chromium is missing for the browser test: sudo apt-get install chromium chromium-driver (or set CHROMIUM and CHROMEDRIVER)"; exit 1; fi; \
+	command -v apt-get >/dev/null || { echo "Chromium is missing for the browser test and there is no apt-get: install Chromium and its chromedriver, then set CHROMIUM and CHROMEDRIVER"; exit 1; }; \
+	echo "installing chromium and chromium-driver with apt-get for the browser test"; \
+	$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 
 # End-to-end tests drive the real binaries: build them first.
 build-bins:

@@ -2,7 +2,8 @@
 # make dev: the whole stack locally, like API Gateway, without Docker or an AWS account.
 # API=rest (the default) serves the template's REST API; API=http its HTTP API.
 # A DynamoDB-compatible server (moto, unless AWS_ENDPOINT_URL_DYNAMODB points at one already),
-# the users table, a demo user, a local signing secret in .env, and the local gateway.
+# the users table, a demo user, a local signing secret in .env, the local gateway, and the
+# sign-in page (web/) on its own origin, which the gateway's AllowedOrigins allows.
 # Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ case "$API" in
   *) echo "dev: API=$API: use API=rest (the REST API) or API=http (the HTTP API)" >&2; exit 2 ;;
 esac
 PORT=${DEV_PORT:-3000}
+# The sign-in page (web/) is served on its own origin, which the local stack allows.
+WEB_PORT=${DEV_WEB_PORT:-8000}
 ENV_FILE=${DEV_ENV_FILE:-.env}
 DEMO_EMAIL=${DEV_DEMO_EMAIL:-demo@example.com}
 VENV_BIN="$PWD/.venv/bin"
@@ -71,6 +74,9 @@ else
 fi
 
 URL="http://127.0.0.1:$PORT"
+PAGE_ORIGIN="http://127.0.0.1:$WEB_PORT"
+"$VENV_BIN/python" -m http.server --bind 127.0.0.1 --directory web "$WEB_PORT" >/dev/null 2>&1 &
+pids+=($!)
 cat <<MSG
 
 Serving the template's ${API^^} API (make dev API=$([ "$API" = rest ] && echo http || echo rest) serves the other one).
@@ -82,7 +88,10 @@ Try, in another terminal:
   curl -s $URL/hello -H "Authorization: Bearer \$TOKEN"
   curl -s -i $URL/hello
 
+Or sign in from a browser: $PAGE_ORIGIN/?api=$URL
+
 MSG
-"$BIN/local-gateway" --api "$API" --bin-dir "$BIN" --port "$PORT" &
+"$BIN/local-gateway" --api "$API" --bin-dir "$BIN" --port "$PORT" \
+  --parameter-overrides "AllowedOrigins=$PAGE_ORIGIN" &
 pids+=($!)
 wait "${pids[-1]}"

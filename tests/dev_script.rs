@@ -16,7 +16,7 @@ struct Dev {
 }
 
 /// Runs `scripts/dev.sh` serving `api` (`rest` or `http`) on `port`.
-fn start(port: u16, env_file: &Path, api: &str) -> Dev {
+fn start(port: u16, web_port: u16, env_file: &Path, api: &str) -> Dev {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = built_binary("local-gateway")
         .unwrap_or_else(|e| panic!("{e}"))
@@ -28,6 +28,7 @@ fn start(port: u16, env_file: &Path, api: &str) -> Dev {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DEV_PORT", port.to_string())
+        .env("DEV_WEB_PORT", web_port.to_string())
         .env("DEV_ENV_FILE", env_file)
         .env("DEV_BIN_DIR", &bin_dir)
         .env("API", api)
@@ -108,14 +109,57 @@ fn run_printed(lines: &[String]) -> (String, String) {
     (first.trim().to_owned(), second.trim().to_owned())
 }
 
+/// The printed page URL serves the sign-in page, and the gateway allows its origin.
+fn page_checks(printed: &[String], port: u16, web_port: u16) {
+    let origin = format!("http://127.0.0.1:{web_port}");
+    let page = format!("{origin}/?api=http://127.0.0.1:{port}");
+    assert!(
+        printed.iter().any(|l| l.trim().ends_with(&page)),
+        "the page URL is printed: {printed:?}"
+    );
+    let curl = |args: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-s", "-i"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_ascii_lowercase()
+    };
+    let mut html = String::new();
+    for _ in 0..50 {
+        html = curl(&[&page]);
+        if html.starts_with("http/1.0 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(html.contains("<title>lambda-auth"), "{html}");
+    let preflight = curl(&[
+        "-X",
+        "OPTIONS",
+        &format!("http://127.0.0.1:{port}/token"),
+        "-H",
+        &format!("Origin: {origin}"),
+        "-H",
+        "Access-Control-Request-Method: POST",
+        "-H",
+        "Access-Control-Request-Headers: content-type",
+    ]);
+    assert!(
+        preflight.contains(&format!("access-control-allow-origin: {origin}")),
+        "{preflight}"
+    );
+}
+
 #[test]
 fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
     let dir = std::env::temp_dir().join(format!("dev-script-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let env_file = dir.join(".env");
     let port = free_port();
+    let web_port = free_port();
 
-    let dev = start(port, &env_file, "rest");
+    let dev = start(port, web_port, &env_file, "rest");
     let printed = dev.until("listening on");
     let (hello, unauthenticated) = run_printed(&printed);
     assert!(
@@ -132,6 +176,7 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         secret.starts_with("JWT_SECRET=") && secret.trim().len() > 70,
         "a generated secret in .env"
     );
+    page_checks(&printed, port, web_port);
 
     // Log hygiene over every line the whole stack printed after start-up: gateway request lines
     // and every function's logs. A wrong password and a garbage token first, so that failure
@@ -195,8 +240,12 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         TcpListener::bind(("127.0.0.1", port)).is_ok(),
         "the gateway still holds the port"
     );
+    assert!(
+        TcpListener::bind(("127.0.0.1", web_port)).is_ok(),
+        "the page's server still holds its port"
+    );
     // The second run serves the HTTP API: the printed flow works there too.
-    let again = start(port, &env_file, "http");
+    let again = start(port, web_port, &env_file, "http");
     let printed = again.until("listening on");
     assert!(
         printed.iter().any(|l| l.contains("the Http API")),
@@ -208,6 +257,7 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         "the secret is kept across runs"
     );
     let (hello, unauthenticated) = run_printed(&printed);
+    page_checks(&printed, port, web_port);
     assert!(hello.contains("demo@example.com"), "{hello}");
     assert!(
         unauthenticated.starts_with("HTTP/1.1 401"),

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -13,9 +12,7 @@ use std::time::Duration;
 use authcore::token::now_seconds;
 mod common;
 
-use local_gateway::{Flavour, Gateway, Options};
-use local_runtime::moto::MotoServer;
-use local_runtime::{built_binary, local_aws_env};
+use local_gateway::{Flavour, Gateway};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -395,7 +392,7 @@ fn start_gateway(
     env_vars: &[(&str, &str, &str)],
 ) -> (Arc<Gateway>, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    serve(
+    common::serve(
         &root.join("template.yaml"),
         Flavour::Rest,
         endpoint,
@@ -403,62 +400,6 @@ fn start_gateway(
         parameters,
         env_vars,
     )
-}
-
-/// Starts a gateway serving the `api` of `template` on a free port.
-fn serve(
-    template: &Path,
-    api: Flavour,
-    endpoint: &str,
-    secret: &str,
-    parameters: &[(&str, &str)],
-    env_vars: &[(&str, &str, &str)],
-) -> (Arc<Gateway>, String) {
-    let bin_dir = built_binary("check-token")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut options = Options::new(template, bin_dir);
-    options.api = api;
-    options.parameters = parameters
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    options.env = local_aws_env(endpoint)
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    options.env.push(("JWT_SECRET".into(), secret.into()));
-    for (function, k, v) in env_vars {
-        options
-            .env_vars
-            .entry(function.to_string())
-            .or_default()
-            .insert(k.to_string(), v.to_string());
-    }
-    let gateway = Arc::new(Gateway::start(&options).unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let serving = gateway.clone();
-    std::thread::spawn(move || serving.serve(listener));
-    (gateway, base)
-}
-
-/// A local DynamoDB holding one reader, `email`; with a fresh signing secret and the password.
-fn moto_with_reader(email: &str) -> (MotoServer, String, String) {
-    let moto = MotoServer::start();
-    let secret = authcore::generate_secret().unwrap();
-    let password = authcore::generate_secret().unwrap()[..20].to_owned();
-    common::add_user(
-        &moto.endpoint(),
-        "UsersTable",
-        email,
-        "Local Demo",
-        &["reader"],
-        &password,
-    );
-    (moto, secret, password)
 }
 
 /// With `ReauthorizeEvery` at 2 s: the authorizer is called once per token within the TTL and
@@ -501,7 +442,7 @@ fn cache_checks(
 
 #[test]
 fn the_local_stack_behaves_like_api_gateway() {
-    let (moto, secret, password) = moto_with_reader("local@example.com");
+    let (moto, secret, password) = common::moto_with_reader("local@example.com");
     let (gateway, base) = start_gateway(
         &moto.endpoint(),
         &secret,
@@ -572,7 +513,7 @@ fn the_local_stack_behaves_like_api_gateway() {
 
 #[test]
 fn a_policy_that_denies_is_a_403() {
-    let (moto, secret, password) = moto_with_reader("reader@example.com");
+    let (moto, secret, password) = common::moto_with_reader("reader@example.com");
     let (_, base) = start_gateway(
         &moto.endpoint(),
         &secret,
@@ -612,7 +553,7 @@ fn a_5xx_carries_the_cors_headers_on_both_apis() {
     let secret = authcore::generate_secret().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for api in [Flavour::Rest, Flavour::Http] {
-        let (_, base) = serve(
+        let (_, base) = common::serve(
             &root.join("template.yaml"),
             api,
             "http://127.0.0.1:9",
@@ -637,7 +578,7 @@ fn a_5xx_carries_the_cors_headers_on_both_apis() {
 }
 
 #[test]
-#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD (optionally JWT_SECRET, API=http for the HTTP API, DENIED_EMAIL and DENIED_PASSWORD for a user the authorizer denies), then `make test-deployed`"]
+#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD (optionally JWT_SECRET, API=http for the HTTP API, DENIED_EMAIL and DENIED_PASSWORD for a user the authorizer denies), ORIGIN for a stack deployed with AllowedOrigins (its first origin), then `make test-deployed`"]
 fn a_deployed_stack_behaves_the_same() {
     let need = |k: &str| {
         std::env::var(k)
@@ -716,13 +657,13 @@ fn http_template(dir: &Path, payload: &str, simple: bool) -> std::path::PathBuf 
 
 #[test]
 fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
-    let (moto, secret, password) = moto_with_reader("http@example.com");
+    let (moto, secret, password) = common::moto_with_reader("http@example.com");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-api-templates");
     std::fs::create_dir_all(&dir).unwrap();
     for (payload, simple) in [("2.0", true), ("2.0", false), ("1.0", false)] {
         let what = format!("payload {payload}, simple responses {simple}");
         let template = http_template(&dir, payload, simple);
-        let (gateway, base) = serve(
+        let (gateway, base) = common::serve(
             &template,
             Flavour::Http,
             &moto.endpoint(),
@@ -773,7 +714,7 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
         );
 
         // A genuine token the authorizer denies is a 403.
-        let (_, denying) = serve(
+        let (_, denying) = common::serve(
             &template,
             Flavour::Http,
             &moto.endpoint(),

@@ -1,7 +1,13 @@
 //! Shared by the end-to-end tests. Each test binary uses part of it.
 #![allow(dead_code)]
 
-use local_runtime::built_binary;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use local_gateway::{Flavour, Gateway, Options};
+use local_runtime::moto::MotoServer;
+use local_runtime::{built_binary, local_aws_env};
 
 /// [`testkit::event`] as the bytes a function is invoked with.
 pub fn event(name: &str, token: &str) -> Vec<u8> {
@@ -30,4 +36,60 @@ pub fn add_user(
         let out = testkit::authctl(&authctl, endpoint, table, &args, &stdin, &[]);
         assert!(out.status.success(), "authctl {args:?}: {out:?}");
     }
+}
+
+/// Starts a gateway serving the `api` of `template` on a free port.
+pub fn serve(
+    template: &Path,
+    api: Flavour,
+    endpoint: &str,
+    secret: &str,
+    parameters: &[(&str, &str)],
+    env_vars: &[(&str, &str, &str)],
+) -> (Arc<Gateway>, String) {
+    let bin_dir = built_binary("check-token")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut options = Options::new(template, bin_dir);
+    options.api = api;
+    options.parameters = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    options.env = local_aws_env(endpoint)
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    options.env.push(("JWT_SECRET".into(), secret.into()));
+    for (function, k, v) in env_vars {
+        options
+            .env_vars
+            .entry(function.to_string())
+            .or_default()
+            .insert(k.to_string(), v.to_string());
+    }
+    let gateway = Arc::new(Gateway::start(&options).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let serving = gateway.clone();
+    std::thread::spawn(move || serving.serve(listener));
+    (gateway, base)
+}
+
+/// A local DynamoDB holding one reader, `email`; with a fresh signing secret and the password.
+pub fn moto_with_reader(email: &str) -> (MotoServer, String, String) {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    let password = authcore::generate_secret().unwrap()[..20].to_owned();
+    add_user(
+        &moto.endpoint(),
+        "UsersTable",
+        email,
+        "Local Demo",
+        &["reader"],
+        &password,
+    );
+    (moto, secret, password)
 }

@@ -1,0 +1,122 @@
+"""The sign-in page (web/) in a real headless Chromium, driven by selenium over chromedriver.
+
+Run by tests/browser.rs, which starts the stack and the page's server and passes:
+PAGE_URL, API_URL, EMAIL, PASSWORD, NAME, SCREENSHOT, CHROMIUM, CHROMEDRIVER, EXPIRY_SECONDS.
+Exits non-zero with the failed check on standard error.
+"""
+import json
+import os
+import re
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as visible
+from selenium.webdriver.support.ui import WebDriverWait
+
+env = os.environ
+page, api = env["PAGE_URL"], env["API_URL"]
+
+options = webdriver.ChromeOptions()
+options.binary_location = env["CHROMIUM"]
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+            "--window-size=900,820", "--no-first-run", "--disable-extensions"):
+    options.add_argument(arg)
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+driver = webdriver.Chrome(service=Service(executable_path=env["CHROMEDRIVER"]), options=options)
+
+
+def element(id_):
+    return driver.find_element(By.ID, id_)
+
+
+def wait_visible(id_, timeout=15):
+    return WebDriverWait(driver, timeout).until(visible.visibility_of_element_located((By.ID, id_)))
+
+
+def wait_text(id_, text, timeout=15):
+    WebDriverWait(driver, timeout).until(visible.text_to_be_present_in_element((By.ID, id_), text))
+
+
+def sign_in(password):
+    for id_, value in (("email", env["EMAIL"]), ("password", password)):
+        element(id_).clear()
+        element(id_).send_keys(value)
+    element("signin-button").click()
+
+
+def stored():
+    """Everything the page could have kept: both storages and its cookies."""
+    return driver.execute_script(
+        "return JSON.stringify({local: {...localStorage}, session: {...sessionStorage}, cookies: document.cookie});")
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+try:
+    driver.get(f"{page}?api={api}")
+    check(element("api").get_attribute("value") == api, "the ?api= parameter fills the API field")
+
+    # A wrong password: an error a person understands, no session.
+    sign_in("not the password")
+    wait_visible("signin-error")
+    check(element("signin-error").text == "Wrong email or password.", f"wrong password: {element('signin-error').text!r}")
+    check(not element("session").is_displayed(), "no session after a wrong password")
+
+    # The right one: the greeting from /hello and the claims.
+    sign_in(env["PASSWORD"])
+    wait_text("greeting", f"Hello, {env['NAME']}!")
+    check(element("claim-sub").text == env["EMAIL"], f"subject: {element('claim-sub').text!r}")
+    check(element("claim-email").text == env["EMAIL"], "email")
+    check(element("claim-roles").text == "reader", f"roles: {element('claim-roles').text!r}")
+    check(re.fullmatch(r"\d+:\d\d", element("expires-in").text), f"expiry countdown: {element('expires-in').text!r}")
+    first = element("expires-in").text
+    time.sleep(2.2)
+    check(element("expires-in").text != first, "the expiry counts down")
+    check(not element("signin-card").is_displayed(), "the sign-in form is hidden while signed in")
+    os.makedirs(os.path.dirname(env["SCREENSHOT"]), exist_ok=True)
+    driver.save_screenshot(env["SCREENSHOT"])
+    # The token is in memory only: nothing that looks like a JWT in storage or cookies.
+    check("eyJ" not in stored(), f"the token was stored: {stored()}")
+    kept = json.loads(stored())
+    check(set(kept["local"]) <= {"lambda-auth.api"} and not kept["session"] and not kept["cookies"],
+          f"only the API URL may be remembered: {kept}")
+
+    # Calling /hello again works with the same token.
+    element("call-hello").click()
+    wait_text("greeting", f"Hello, {env['NAME']}!")
+
+    # Sign out: the session is gone, the form is back.
+    element("signout").click()
+    wait_visible("signin-card")
+    check(not element("session").is_displayed(), "signed out: no session")
+    check(element("notice").text == "You are signed out.", f"sign-out notice: {element('notice').text!r}")
+    check(element("greeting").text == "", "signed out: no greeting left")
+    check("eyJ" not in stored(), "signed out: no token stored")
+
+    # A token that expires: when the countdown ends the page asks the API, gets the 401 and
+    # asks the person to sign in again.
+    sign_in(env["PASSWORD"])
+    wait_visible("session")
+    wait_text("notice", "Your session has expired. Sign in again.", timeout=int(env["EXPIRY_SECONDS"]) + 30)
+    check(element("signin-card").is_displayed() and not element("session").is_displayed(),
+          "after expiry: the sign-in form, no session")
+
+    # No error in the console, except the 401s the flow asked for (wrong password, expiry),
+    # which Chromium reports for any failed request.
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    unexpected = [e["message"] for e in errors if "status of 401" not in e["message"]]
+    check(not unexpected, f"console errors: {unexpected}")
+    check(len(errors) >= 2, f"the two expected 401s are in the console log: {errors}")
+    print(f"browser checks passed; screenshot at {env['SCREENSHOT']}")
+except Exception as e:  # noqa: BLE001 - report any failure with the page's state
+    body = driver.find_element(By.TAG_NAME, "body").text
+    print(f"browser check failed: {e!r}\n--- page text ---\n{body}", file=sys.stderr)
+    sys.exit(1)
+finally:
+    driver.quit()

@@ -1,0 +1,187 @@
+// The sign-in page: POST /token, then GET /hello with the bearer token.
+//
+// The access token is kept in this script's memory only, never in localStorage, sessionStorage
+// or a cookie: a script injected into the page (XSS) could read it from storage, and it would
+// outlive the tab. The price is that a reload signs the person out. Only the API's base URL is
+// remembered.
+"use strict";
+
+const API_KEY = "lambda-auth.api";
+const DEFAULT_API = "http://127.0.0.1:3000";
+
+/** The current session: { token, expiresAt (ms since the epoch) }, or null. */
+let session = null;
+let countdown = null;
+
+const $ = (id) => document.getElementById(id);
+
+/** The API base URL: ?api=... wins, then the remembered one, then make dev's address. */
+function initialApi() {
+  const fromQuery = new URLSearchParams(window.location.search).get("api");
+  return (fromQuery || window.localStorage.getItem(API_KEY) || DEFAULT_API).trim();
+}
+
+function apiBase() {
+  return $("api").value.trim().replace(/\/+$/, "");
+}
+
+function show(element, text) {
+  element.textContent = text;
+  element.hidden = !text;
+}
+
+/** What a person should read for an error answer from /token. */
+function signInError(status, body, retryAfter) {
+  if (status === 401 && body.error === "invalid_grant") {
+    if (retryAfter) {
+      const minutes = Math.max(1, Math.ceil(Number(retryAfter) / 60));
+      return `Too many failed attempts. Try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+    }
+    return "Wrong email or password.";
+  }
+  if (status === 429) {
+    return "Too many sign-in attempts right now. Wait a moment and try again.";
+  }
+  if (status === 503 || status >= 500) {
+    return "The service is temporarily unavailable. Try again in a moment.";
+  }
+  if (status === 400 && body.error_description) {
+    return `The request was refused: ${body.error_description}.`;
+  }
+  return `Sign-in failed (HTTP ${status}).`;
+}
+
+function unreachable() {
+  return `Cannot reach ${apiBase() || "the API"}. Is it running, and does its AllowedOrigins include ${window.location.origin}?`;
+}
+
+async function readJson(response) {
+  try {
+    return await response.json();
+  } catch {
+    return {};
+  }
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const email = $("email").value.trim();
+  const password = $("password").value;
+  show($("signin-error"), "");
+  if (!email || !password) {
+    show($("signin-error"), "Enter your email and password.");
+    return;
+  }
+  $("signin-button").disabled = true;
+  try {
+    const response = await fetch(`${apiBase()}/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    });
+    const body = await readJson(response);
+    if (!response.ok || !body.access_token) {
+      show($("signin-error"), signInError(response.status, body, response.headers.get("Retry-After")));
+      return;
+    }
+    $("password").value = "";
+    session = { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
+    show($("notice"), "");
+    await callHello();
+  } catch {
+    show($("signin-error"), unreachable());
+  } finally {
+    $("signin-button").disabled = false;
+  }
+}
+
+/** GET /hello with the token: the greeting and claims, or the way back to sign-in on a 401. */
+async function callHello() {
+  if (!session) {
+    return;
+  }
+  show($("session-error"), "");
+  let response;
+  try {
+    response = await fetch(`${apiBase()}/hello`, {
+      headers: { Authorization: `Bearer ${session.token}` },
+    });
+  } catch {
+    show($("session-error"), unreachable());
+    return;
+  }
+  const body = await readJson(response);
+  if (response.status === 401) {
+    endSession("Your session has expired. Sign in again.");
+    return;
+  }
+  if (!response.ok) {
+    const why = response.status === 403
+      ? "You are signed in, but not allowed to call /hello."
+      : `/hello failed (HTTP ${response.status}).`;
+    showSession();
+    show($("session-error"), why);
+    return;
+  }
+  const context = body.context || {};
+  $("greeting").textContent = body.message || "Hello!";
+  $("claim-sub").textContent = context.sub || body.principalId || "";
+  $("claim-email").textContent = context.email || "";
+  $("claim-roles").textContent = context.roles || "none";
+  showSession();
+}
+
+function showSession() {
+  $("signin-card").hidden = true;
+  $("session").hidden = false;
+  startCountdown();
+}
+
+function startCountdown() {
+  if (countdown) {
+    return;
+  }
+  const tick = () => {
+    if (!session) {
+      return;
+    }
+    const left = Math.max(0, Math.round((session.expiresAt - Date.now()) / 1000));
+    const minutes = Math.floor(left / 60);
+    const seconds = String(left % 60).padStart(2, "0");
+    $("expires-in").textContent = left > 0 ? `${minutes}:${seconds}` : "now";
+    if (left === 0) {
+      // The API judges: a 401 brings back the sign-in form.
+      clearInterval(countdown);
+      countdown = null;
+      callHello();
+    }
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
+function endSession(message) {
+  session = null;
+  clearInterval(countdown);
+  countdown = null;
+  for (const id of ["greeting", "claim-sub", "claim-email", "claim-roles", "expires-in"]) {
+    $(id).textContent = "";
+  }
+  show($("session-error"), "");
+  $("session").hidden = true;
+  $("signin-card").hidden = false;
+  show($("notice"), message);
+  $("password").focus();
+}
+
+function init() {
+  $("api").value = initialApi();
+  $("api").addEventListener("change", () => {
+    window.localStorage.setItem(API_KEY, apiBase());
+  });
+  $("signin").addEventListener("submit", signIn);
+  $("call-hello").addEventListener("click", callHello);
+  $("signout").addEventListener("click", () => endSession("You are signed out."));
+}
+
+init();
