@@ -104,6 +104,7 @@ fn main() {
         let mut spec = FunctionSpec::new(binary, path)
             .env(key.0, key.1)
             .env("USERS_TABLE", "cold-start-users")
+            .env("ATTEMPTS_TABLE", "cold-start-attempts")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN");
         for (k, v) in local_aws_env(&endpoint) {
             spec = spec.env(k, v);

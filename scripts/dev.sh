@@ -54,6 +54,8 @@ if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
   "$VENV_BIN/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
   pids+=($!)
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$moto_port"
+  # moto is slower than DynamoDB: more than the deployed one-second budget per call.
+  export DYNAMODB_TIMEOUT_MS=${DYNAMODB_TIMEOUT_MS:-5000}
   for _ in $(seq 100); do
     (echo >"/dev/tcp/127.0.0.1/$moto_port") 2>/dev/null && break
     sleep 0.1
@@ -63,8 +65,8 @@ else
   echo "dev: using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
 fi
 
-# Locally, the template's users table is named after its logical id.
-export USERS_TABLE=UsersTable
+# Locally, the template's tables are named after their logical ids.
+export USERS_TABLE=UsersTable ATTEMPTS_TABLE=AttemptsTable
 "$BIN/authctl" table create >/dev/null
 DEMO_PASSWORD=$("$BIN/authctl" secret generate | cut -c1-16)
 if "$BIN/authctl" user list | grep -q "\"email\":\"$DEMO_EMAIL\""; then

@@ -17,7 +17,8 @@ fn start(endpoint: &str, secret: &str) -> Function {
     let binary = built_binary("authenticate").unwrap_or_else(|e| panic!("{e}"));
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", secret)
-        .env("USERS_TABLE", "e2e-users");
+        .env("USERS_TABLE", "e2e-users")
+        .env("ATTEMPTS_TABLE", "AttemptsTable");
     for (key, value) in local_aws_env(endpoint) {
         spec = spec.env(key, value);
     }
@@ -111,15 +112,56 @@ fn unreachable_dynamodb_is_a_503_within_the_function_timeout() {
     // Port 1 on loopback: connection refused, as for a down endpoint.
     let f = start("http://127.0.0.1:1", &authcore::generate_secret().unwrap());
     let started = Instant::now();
-    let (status, body, _) = http(
+    let (status, body, headers) = http(
         &f.invoke(&event("authenticate-json.json"), Duration::from_secs(20))
             .unwrap(),
     );
     let took = started.elapsed();
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "temporarily_unavailable");
-    // The template gives the function 10 s; the SDK's 5 s operation timeout keeps it well inside.
+    assert_eq!(headers["retry-after"], "1", "{headers}");
+    // The template gives the function 10 s; the DynamoDB timeouts keep it well inside.
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    let logs = f.logs_until(|l| l.contains("user lookup failed"), Duration::from_secs(5));
-    assert!(logs.contains("user lookup failed"), "{logs}");
+    let logs = f.logs_until(
+        |l| l.contains("attempts table unavailable"),
+        Duration::from_secs(5),
+    );
+    assert!(logs.contains("attempts table unavailable"), "{logs}");
+}
+
+#[test]
+fn a_hung_dynamodb_costs_about_a_second_not_five() {
+    // A server that accepts connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", hung.local_addr().unwrap());
+    let binary = built_binary("authenticate").unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = FunctionSpec::new("authenticate", binary)
+        .env("JWT_SECRET", authcore::generate_secret().unwrap())
+        .env("USERS_TABLE", "e2e-users")
+        .env("ATTEMPTS_TABLE", "AttemptsTable");
+    for (key, value) in local_aws_env(&endpoint) {
+        // The deployed default budget, not the one tests give moto.
+        if key != "DYNAMODB_TIMEOUT_MS" {
+            spec = spec.env(key, value);
+        }
+    }
+    let f = Function::start(spec).unwrap();
+    let started = Instant::now();
+    let (status, body, headers) = http(
+        &f.invoke(&event("authenticate-json.json"), Duration::from_secs(20))
+            .unwrap(),
+    );
+    let took = started.elapsed();
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (503, &Value::from("1")),
+        "{body}"
+    );
+    println!("a hung DynamoDB answered 503 after {took:?}");
+    // The budget is DYNAMODB_TIMEOUT_MS's default, one second (see userstore::timeouts).
+    assert!(
+        took < Duration::from_secs(3),
+        "a hung table must not cost the SDK's default 5 s or more: {took:?}"
+    );
+    drop(hung);
 }

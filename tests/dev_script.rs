@@ -163,7 +163,7 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
     let printed = dev.until("listening on");
     let (hello, unauthenticated) = run_printed(&printed);
     assert!(
-        hello.contains("\"principalId\":\"demo@example.com\""),
+        hello.contains("\"email\":\"demo@example.com\"") && hello.contains("\"principalId\":\"u_"),
         "{hello}"
     );
     assert!(hello.contains("Hello, Demo User!"), "{hello}");

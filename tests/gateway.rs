@@ -122,9 +122,11 @@ fn black_box_checks(t: &Target) {
     let token = t.token();
     let ok = t.hello(Some(&format!("Bearer {token}")));
     assert_eq!(ok.status, 200, "{}", ok.body);
-    assert_eq!(ok.body["principalId"], t.email.as_str());
+    // The principal is the user's stable id; the email travels as a claim of its own.
+    let principal = ok.body["principalId"].as_str().unwrap_or_default();
+    assert!(principal.starts_with("u_"), "{}", ok.body);
     assert_eq!(ok.body["context"]["email"], t.email.as_str());
-    assert_eq!(ok.body["context"]["sub"], t.email.as_str());
+    assert_eq!(ok.body["context"]["sub"], principal);
     // The scheme in any case.
     let lower = t.hello(Some(&format!("bearer {token}")));
     assert_eq!((lower.status, &lower.body), (200, &ok.body));

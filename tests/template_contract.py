@@ -4,6 +4,7 @@ cfn-lint and `sam validate --lint` check that the template is valid; this checks
 template we mean: least privilege, no secret in the environment, every route but /token behind
 the authorizer, the build and runtime the functions need.
 """
+import json
 import sys
 
 from cfnlint.decode import cfn_yaml
@@ -55,10 +56,27 @@ ct, _ = fn("CheckTokenFunction")
 check(actions(ct) == {"secretsmanager:GetSecretValue"}, f"check-token may only read the secret, has {actions(ct)}")
 check(ct["Environment"]["Variables"].get("JWT_SECRET_ARN") == {"Ref": "SigningKey"}, "check-token gets the secret's ARN")
 au, _ = fn("AuthenticateFunction")
-check(actions(au) == {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
-      f"authenticate may only read/update users and read the secret, has {actions(au)}")
-for s in statements(au):
-    check(s["Resource"] in ({"Fn::GetAtt": ["UsersTable", "Arn"]}, {"Ref": "SigningKey"}), f"authenticate resource scoped: {s['Resource']}")
+by_resource = {}
+for st in statements(au):
+    acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    by_resource.setdefault(json.dumps(st["Resource"], sort_keys=True), set()).update(acts)
+check(by_resource == {
+    json.dumps({"Fn::GetAtt": ["UsersTable", "Arn"]}): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    json.dumps({"Fn::GetAtt": ["AttemptsTable", "Arn"]}): {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    json.dumps({"Ref": "SigningKey"}): {"secretsmanager:GetSecretValue"},
+}, f"authenticate: least privilege per resource, has {by_resource}")
+aenv = au["Environment"]["Variables"]
+check(aenv.get("ATTEMPTS_TABLE") == {"Ref": "AttemptsTable"}, "authenticate counts attempts in AttemptsTable")
+for var, param in (("LOCKOUT_THRESHOLD", "LockoutThreshold"), ("LOCKOUT_MAX_SECONDS", "LockoutMaxSeconds"),
+                   ("LOCKOUT_RESET_SECONDS", "LockoutResetSeconds"), ("SOURCE_FAILURE_THRESHOLD", "SourceFailureThreshold"),
+                   ("ACCOUNT_FAILURE_CEILING", "AccountFailureCeiling")):
+    check(aenv.get(var) == {"Ref": param}, f"{var} from the parameter {param}")
+check(t["Parameters"]["LockoutMaxSeconds"]["Default"] == 900, "no hold longer than 15 minutes by default")
+attempts = res["AttemptsTable"]["Properties"]
+check(attempts["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}, "attempts expire by TTL")
+check(attempts["BillingMode"] == "PAY_PER_REQUEST" and attempts["SSESpecification"]["SSEEnabled"] is True, "attempts table on demand, encrypted")
+check(au["ReservedConcurrentExecutions"]["Fn::If"][0] == "ReserveAuthenticate"
+      and t["Parameters"]["AuthenticateReservedConcurrency"]["Default"] == 0, "reserved concurrency: a parameter, off by default")
 check(au["Events"]["Token"]["Properties"]["Path"] == "/token" and au["Events"]["Token"]["Properties"]["Method"].lower() == "post", "POST /token")
 check(au["Events"]["Token"]["Properties"]["Auth"]["Authorizer"] == "NONE", "/token has no authorizer")
 he, _ = fn("HelloFunction")
@@ -79,6 +97,9 @@ check(gr["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] ==
 check("application/json" in gr["UNAUTHORIZED"]["ResponseTemplates"] and "application/json" in gr["ACCESS_DENIED"]["ResponseTemplates"], "JSON 401/403")
 ms = api["MethodSettings"][0]
 check(ms["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"} and ms["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "throttling parameters")
+token_ms = [m for m in api["MethodSettings"] if m["ResourcePath"] == "/~1token" and m["HttpMethod"] == "POST"]
+check(len(token_ms) == 1 and token_ms[0]["ThrottlingRateLimit"] == {"Ref": "TokenThrottlingRateLimit"}
+      and token_ms[0]["ThrottlingBurstLimit"] == {"Ref": "TokenThrottlingBurstLimit"}, "POST /token has its own REST throttle")
 
 # The HTTP API: the same functions and authorizer, its own wire format (payload 2.0, simple responses).
 http = res["HttpApi"]["Properties"]
@@ -97,6 +118,9 @@ check(ct["Environment"]["Variables"].get("ENABLE_SIMPLE_RESPONSES") == str(simpl
 drs = http["DefaultRouteSettings"]
 check(drs["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"} and drs["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "HTTP API throttling")
 check("$context.authorizer.error" in http["AccessLogSettings"]["Format"], "access logs carry the authorizer's error")
+rs = http.get("RouteSettings", {}).get("POST /token", {})
+check(rs.get("ThrottlingRateLimit") == {"Ref": "TokenThrottlingRateLimit"} and rs.get("ThrottlingBurstLimit") == {"Ref": "TokenThrottlingBurstLimit"},
+      "POST /token has its own HTTP API throttle")
 tok = au["Events"]["TokenHttpApi"]["Properties"]
 check(tok["ApiId"] == {"Ref": "HttpApi"} and tok["Path"] == "/token" and tok["Method"].lower() == "post", "HTTP API POST /token")
 check(tok["Auth"]["Authorizer"] == "NONE", "HTTP API /token has no authorizer")
@@ -121,8 +145,6 @@ for p in ("JwtIssuer", "JwtAudience", "TokenTtlSeconds", "AuthorizerCacheTtlSeco
 
 # CORS, checked on what SAM makes of the template (samtranslator, offline), with the intrinsics
 # CloudFormation would evaluate evaluated here for given AllowedOrigins.
-import copy
-import json
 import os
 import re
 
@@ -162,7 +184,7 @@ def deployed(origins):
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     out = transform(doc, {"AllowedOrigins": origins}, type("NoManagedPolicies", (), {"load": lambda self: {}})())
     params = {"AllowedOrigins": origins}
-    conditions = {"CorsOff": origins == ""}
+    conditions = {"CorsOff": origins == "", "ReserveAuthenticate": False}
     return evaluate(out["Resources"], params, conditions)
 
 

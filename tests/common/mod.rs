@@ -33,7 +33,9 @@ pub fn add_user(
         (vec!["table", "create"], String::new()),
         (add, format!("{password}\n")),
     ] {
-        let out = testkit::authctl(&authctl, endpoint, table, &args, &stdin, &[]);
+        // Locally, the template's attempts table is named after its logical id too.
+        let attempts = [("ATTEMPTS_TABLE", "AttemptsTable")];
+        let out = testkit::authctl(&authctl, endpoint, table, &args, &stdin, &attempts);
         assert!(out.status.success(), "authctl {args:?}: {out:?}");
     }
 }

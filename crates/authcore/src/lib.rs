@@ -13,6 +13,7 @@
 pub mod config;
 pub mod cors;
 pub mod header;
+pub mod identity;
 pub mod keys;
 pub mod password;
 pub mod policy;
@@ -21,7 +22,8 @@ pub mod token;
 pub use config::{Config, ConfigError, KeySource};
 pub use cors::{AllowedOrigins, CorsError};
 pub use header::{HeaderError, bearer_token};
-pub use keys::{KeyError, KeyRing, NamedKey, SigningKey, generate_secret};
+pub use identity::{IdentityError, new_user_id, normalize_email};
+pub use keys::{KeyError, KeyRing, KeyedHash, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};
 pub use policy::{
     AuthorizerContext, AuthorizerResponse, ContextValue, HttpAuthorizerResponse, MethodArn,

@@ -6,11 +6,13 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use authcore::password::PasswordHasher;
+use authcore::password::{PasswordHasher, PasswordPolicy};
 use authcore::token::Subject;
-use authcore::{Config, TokenIssuer, TokenVerifier};
+use authcore::{Config, TokenIssuer, TokenVerifier, new_user_id, normalize_email};
+use authenticate::{Guard, LockoutPolicy};
 use clap::{Parser, Subcommand};
-use userstore::{User, UserStore, normalize_email};
+use userstore::attempts::AttemptStore;
+use userstore::{User, UserStore};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +23,14 @@ struct Cli {
     /// The DynamoDB users table.
     #[arg(long, env = "USERS_TABLE", global = true, default_value = "users")]
     table: String,
+    /// The DynamoDB table of failed sign-ins (the smart lockout's counters).
+    #[arg(
+        long,
+        env = "ATTEMPTS_TABLE",
+        global = true,
+        default_value = "attempts"
+    )]
+    attempts_table: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,15 +59,17 @@ enum SecretCommand {
 
 #[derive(Subcommand)]
 enum TableCommand {
-    /// Create the table (on-demand billing), for local use. Succeeds if it exists already.
+    /// Create the users and attempts tables (on-demand billing), for local use. Succeeds if
+    /// they exist already.
     Create,
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user; the password is read from standard input or a prompt. Never overwrites.
+    /// Add a user, with a new random id; the password is read from standard input or a
+    /// prompt and must follow the password policy. Never overwrites.
     Add {
-        /// Email address (stored trimmed and lowercased).
+        /// Email address (stored NFKC-normalised and lowercased).
         email: String,
         /// Display name.
         #[arg(long)]
@@ -83,11 +95,15 @@ enum UserCommand {
         /// Email address.
         email: String,
     },
-    /// Clear a user's failed-password count, ending any lockout.
+    /// Clear a user's failed sign-in counters from every source, ending any hold (needs the
+    /// signing key: JWT_SECRET, or JWT_SECRET_ARN with AWS credentials).
     Unlock {
         /// Email address.
         email: String,
     },
+    /// Give every user from before ids an immutable random id (the `sub` of their tokens).
+    /// Users with an id keep it: safe to run twice.
+    AssignIds,
     /// Remove a user.
     Remove {
         /// Email address.
@@ -133,7 +149,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn read_password(prompt: &str) -> Result<String, Failure> {
+fn read_password(prompt: &str, context: &[&str]) -> Result<String, Failure> {
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password(prompt)?;
         let again = rpassword::prompt_password("Repeat: ")?;
@@ -146,7 +162,7 @@ fn read_password(prompt: &str) -> Result<String, Failure> {
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    authcore::password::check_new_password(&password)?;
+    PasswordPolicy::from_env()?.check(&password, context)?;
     Ok(password)
 }
 
@@ -173,14 +189,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .http_client(awsenv::http_client())
         .load()
         .await;
-    let store = UserStore::new(userstore::client(&sdk), cli.table);
+    let client = userstore::client(&sdk);
+    let store = UserStore::new(client.clone(), cli.table);
+    let attempts = AttemptStore::new(client, cli.attempts_table);
     match cli.command {
         Command::Table(TableCommand::Create) => {
-            if store.create_table().await? {
-                println!("created table {}", store.table());
-            } else {
-                println!("table {} exists already", store.table());
+            for (created, table) in [
+                (store.create_table().await?, store.table()),
+                (attempts.create_table().await?, attempts.table()),
+            ] {
+                if created {
+                    println!("created table {table}");
+                } else {
+                    println!("table {table} exists already");
+                }
             }
+        }
+        Command::User(UserCommand::Unlock { email }) => {
+            let email = normalize_email(&email)?;
+            let config = Config::from_env()?;
+            let (ring, _) = secrets::key_ring(&config).await?;
+            let guard = Guard::new(
+                attempts,
+                LockoutPolicy::default(),
+                authenticate::attempts_hash(&ring.current.key),
+            );
+            let removed = guard.unlock(&email).await?;
+            println!("unlocked {email} ({removed} counters cleared)");
         }
         Command::User(cmd) => user(&store, cmd).await?,
         Command::Token(_) | Command::Secret(_) => unreachable!("handled above"),
@@ -197,8 +232,10 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
             if store.get(&email).await?.is_some() {
                 return Err(userstore::StoreError::AlreadyExists(email).into());
             }
-            let password = read_password(&format!("Password for {email}: "))?;
+            let context = [email.as_str(), name.as_deref().unwrap_or_default()];
+            let password = read_password(&format!("Password for {email}: "), &context)?;
             let user = User {
+                id: Some(new_user_id()?),
                 name,
                 roles,
                 ..User::new(email.clone(), hasher.hash(&password)?)
@@ -209,22 +246,21 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
         UserCommand::List => {
             let mut users = store.list().await?;
             users.sort_by(|a, b| a.email.cmp(&b.email));
-            let now = authcore::token::now_seconds();
             for u in users {
                 let line = serde_json::json!({
-                    "email": u.email, "name": u.name, "roles": u.roles,
+                    "email": u.email, "id": u.id, "name": u.name, "roles": u.roles,
                     "disabled": u.disabled, "created_at": u.created_at, "updated_at": u.updated_at,
-                    "failed_attempts": u.failed_attempts, "locked_for_seconds": u.locked_for(now),
                 });
                 println!("{line}");
             }
         }
         UserCommand::Passwd { email } => {
             let email = normalize_email(&email)?;
-            if store.get(&email).await?.is_none() {
+            let Some(existing) = store.get(&email).await? else {
                 return Err(userstore::StoreError::NotFound(email).into());
-            }
-            let password = read_password(&format!("New password for {email}: "))?;
+            };
+            let context = [email.as_str(), existing.name.as_deref().unwrap_or_default()];
+            let password = read_password(&format!("New password for {email}: "), &context)?;
             store
                 .set_password_hash(&email, &hasher.hash(&password)?)
                 .await?;
@@ -240,10 +276,21 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
             store.set_disabled(&email, false).await?;
             println!("enabled {email}");
         }
-        UserCommand::Unlock { email } => {
-            let email = normalize_email(&email)?;
-            store.reset_failures(&email).await?;
-            println!("unlocked {email}");
+        UserCommand::Unlock { .. } => unreachable!("handled with the attempts table"),
+        UserCommand::AssignIds => {
+            let (mut given, mut kept) = (0, 0);
+            for u in store.list().await? {
+                if u.id.is_none()
+                    && store
+                        .assign_id_if_missing(&u.email, &new_user_id()?)
+                        .await?
+                {
+                    given += 1;
+                } else {
+                    kept += 1;
+                }
+            }
+            println!("gave {given} users an id; {kept} had one already");
         }
         UserCommand::Remove { email } => {
             let email = normalize_email(&email)?;

@@ -12,9 +12,11 @@ fn authctl(endpoint: &str, args: &[&str], stdin: &str) -> Output {
         "cli-users",
         args,
         stdin,
-        &[("JWT_SECRET", "cli-test-secret-0123456789abcdef-0123")],
+        &[("JWT_SECRET", SECRET)],
     )
 }
+
+const SECRET: &str = "cli-test-secret-0123456789abcdef-0123";
 
 fn text(out: &Output) -> String {
     format!(
@@ -51,7 +53,7 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
             "--role",
             "admin",
         ],
-        "s3cret-password\n",
+        "velvet harbor quantum 71\n",
     );
     assert!(add.status.success(), "{}", text(&add));
     assert!(text(&add).contains("added ada@example.com"));
@@ -59,12 +61,16 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
     let dup = authctl(
         &e,
         &["user", "add", "ADA@example.com"],
-        "another-password\n",
+        "copper lantern drift 58\n",
     );
     assert!(!dup.status.success());
     assert!(text(&dup).contains("exists already"), "{}", text(&dup));
 
-    let bad = authctl(&e, &["user", "add", "not-an-email"], "s3cret-password\n");
+    let bad = authctl(
+        &e,
+        &["user", "add", "not-an-email"],
+        "velvet harbor quantum 71\n",
+    );
     assert!(!bad.status.success());
     assert!(
         text(&bad).contains("is not an email address"),
@@ -74,7 +80,11 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
 
     let short = authctl(&e, &["user", "add", "bob@example.com"], "short\n");
     assert!(!short.status.success());
-    assert!(text(&short).contains("at least 8 characters"));
+    assert!(
+        text(&short).contains("at least 15 characters"),
+        "{}",
+        text(&short)
+    );
 
     let list = authctl(&e, &["user", "list"], "");
     let listed = text(&list);
@@ -84,41 +94,100 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
         !listed.contains("argon2"),
         "hashes must not be listed: {listed}"
     );
-    assert!(!listed.contains("s3cret"), "{listed}");
+    assert!(!listed.contains("velvet"), "{listed}");
+    // Every new user gets an immutable random id.
+    let id = listed
+        .split(r#""id":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no id: {listed}"))
+        .to_owned();
+    assert!(id.starts_with("u_") && id.len() == 34, "{id}");
 
-    // Lock state shows in the list, and unlock clears it.
-    let client = { aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&e)) };
-    let store = userstore::UserStore::new(client, "cli-users");
+    // The password policy: 15 characters, nothing common or built from the user's details.
+    for (weak, why) in [
+        ("short\n", "at least 15 characters"),
+        ("passwordpassword\n", "too easy to guess"),
+        ("ada@example.com1234\n", "too easy to guess"),
+    ] {
+        let out = authctl(&e, &["user", "passwd", "ada@example.com"], weak);
+        assert!(
+            !out.status.success() && text(&out).contains(why),
+            "{weak}: {}",
+            text(&out)
+        );
+    }
+    // A lower minimum only through the explicit setting.
+    let lower = testkit::authctl(
+        Path::new(env!("CARGO_BIN_EXE_authctl")),
+        &e,
+        "cli-users",
+        &["user", "passwd", "ada@example.com"],
+        "kX9#qv2!Lm\n",
+        &[("MIN_PASSWORD_CHARS", "8")],
+    );
+    assert!(lower.status.success(), "{}", text(&lower));
+
+    // Fullwidth spellings are the same account.
+    let dup_wide = authctl(
+        &e,
+        &["user", "add", "ＡＤＡ@example.com"],
+        "copper lantern drift 58\n",
+    );
+    assert!(
+        text(&dup_wide).contains("exists already"),
+        "{}",
+        text(&dup_wide)
+    );
+
+    // Unlock clears the smart lockout's counters for every source.
+    let client = aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&e));
+    let key = authcore::SigningKey::new(SECRET.as_bytes().to_vec()).unwrap();
+    let guard = authenticate::Guard::new(
+        userstore::attempts::AttemptStore::new(client, "attempts"),
+        authenticate::LockoutPolicy::default(),
+        authenticate::attempts_hash(&key),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    for _ in 0..7 {
-        rt.block_on(store.record_failure("ada@example.com", authcore::token::now_seconds()))
+    let source = authenticate::Source::from_address(Some("198.51.100.7"));
+    let now = authcore::token::now_seconds();
+    for _ in 0..5 {
+        rt.block_on(guard.reserve("ada@example.com", &source, now))
             .unwrap();
     }
+    assert!(matches!(
+        rt.block_on(guard.reserve("ada@example.com", &source, now)),
+        Err(authenticate::lockout::GuardError::Held { .. })
+    ));
+    let unlock = authctl(&e, &["user", "unlock", "ada@example.com"], "");
+    assert!(unlock.status.success(), "{}", text(&unlock));
+    rt.block_on(guard.reserve("ada@example.com", &source, now))
+        .expect("unlocked");
+
+    // Users from before ids get one, once.
+    let bare = userstore::User::new("old@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    let users = userstore::UserStore::new(
+        aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&e)),
+        "cli-users",
+    );
+    rt.block_on(users.create(&bare)).unwrap();
+    let first = text(&authctl(&e, &["user", "assign-ids"], ""));
+    assert!(
+        first.contains("gave 1 users an id; 1 had one already"),
+        "{first}"
+    );
+    let again = text(&authctl(&e, &["user", "assign-ids"], ""));
+    assert!(
+        again.contains("gave 0 users an id; 2 had one already"),
+        "{again}"
+    );
     let listed = text(&authctl(&e, &["user", "list"], ""));
-    assert!(listed.contains(r#""failed_attempts":7"#), "{listed}");
     assert!(
-        listed.contains(r#""locked_for_seconds":4"#)
-            || listed.contains(r#""locked_for_seconds":3"#),
-        "{listed}"
-    );
-    assert!(
-        authctl(&e, &["user", "unlock", "ada@example.com"], "")
-            .status
-            .success()
-    );
-    let listed = text(&authctl(&e, &["user", "list"], ""));
-    assert!(
-        listed.contains(r#""failed_attempts":0"#)
-            && listed.contains(r#""locked_for_seconds":null"#),
-        "{listed}"
-    );
-    assert!(
-        !authctl(&e, &["user", "unlock", "nobody@example.com"], "")
-            .status
-            .success()
+        listed.contains(&format!(r#""id":"{id}""#)),
+        "ada keeps her id: {listed}"
     );
 
     assert!(
@@ -136,7 +205,7 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
         authctl(
             &e,
             &["user", "passwd", "ada@example.com"],
-            "a-new-password\n"
+            "amber glacier violin 33\n"
         )
         .status
         .success()
@@ -145,7 +214,7 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
         !authctl(
             &e,
             &["user", "passwd", "nobody@example.com"],
-            "a-new-password\n"
+            "amber glacier violin 33\n"
         )
         .status
         .success()

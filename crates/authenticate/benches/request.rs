@@ -23,7 +23,7 @@ fn bench(c: &mut Criterion) {
 
     let request = |content_type: &str, body: &[u8]| {
         let credentials = parse_request(&Method::POST, Some(content_type), body).unwrap();
-        let email = userstore::normalize_email(&credentials.email).unwrap();
+        let email = authcore::normalize_email(&credentials.email).unwrap();
         let subject = Subject {
             sub: email.clone(),
             email: Some(email),

@@ -4,6 +4,7 @@
 use authcore::password::MAX_PASSWORD_BYTES;
 use lambda_http::http::StatusCode;
 
+use crate::lockout::HeldBy;
 use crate::request::MAX_BODY_BYTES;
 
 /// Why a sign-in with the right shape was refused. The caller gets the same answer for each
@@ -16,10 +17,12 @@ pub enum Refusal {
     WrongPassword,
     /// The account is disabled.
     Disabled,
-    /// The account is locked for this many more seconds after repeated wrong passwords.
-    Locked {
-        /// Seconds until the lock ends, sent as `Retry-After`.
+    /// The attempt is held by the smart lockout for this many more seconds.
+    Held {
+        /// Seconds until it may run, sent as `Retry-After`.
         retry_after: u64,
+        /// Which counter holds it (logged, never sent).
+        by: HeldBy,
     },
     /// The stored hash cannot be read: the account needs a new password (`authctl user passwd`).
     BadStoredHash,
@@ -89,10 +92,12 @@ impl EndpointError {
         self.to_string()
     }
 
-    /// Seconds to send in `Retry-After`, for a locked account.
+    /// Seconds to send in `Retry-After`: for a held attempt, and for a 503 (a second: the
+    /// store or the signer usually recovers at once).
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::InvalidGrant(Refusal::Locked { retry_after }) => Some(*retry_after),
+            Self::InvalidGrant(Refusal::Held { retry_after, .. }) => Some(*retry_after),
+            Self::StoreUnavailable | Self::SigningFailed => Some(1),
             _ => None,
         }
     }
@@ -112,7 +117,7 @@ impl EndpointError {
                 Refusal::UnknownEmail => "unknown_email",
                 Refusal::WrongPassword => "wrong_password",
                 Refusal::Disabled => "disabled",
-                Refusal::Locked { .. } => "locked",
+                Refusal::Held { .. } => "held",
                 Refusal::BadStoredHash => "bad_stored_hash",
             },
             Self::StoreUnavailable => "store_unavailable",
@@ -150,11 +155,11 @@ mod tests {
                 )
             );
         }
-        let locked = EndpointError::InvalidGrant(Refusal::Locked { retry_after: 32 });
-        assert_eq!(
-            (locked.reason(), locked.retry_after()),
-            ("locked", Some(32))
-        );
+        let held = EndpointError::InvalidGrant(Refusal::Held {
+            retry_after: 32,
+            by: HeldBy::Source,
+        });
+        assert_eq!((held.reason(), held.retry_after()), ("held", Some(32)));
     }
 
     #[test]
@@ -178,8 +183,11 @@ mod tests {
             );
         }
         assert_eq!(
-            EndpointError::StoreUnavailable.status(),
-            StatusCode::SERVICE_UNAVAILABLE
+            (
+                EndpointError::StoreUnavailable.status(),
+                EndpointError::StoreUnavailable.retry_after()
+            ),
+            (StatusCode::SERVICE_UNAVAILABLE, Some(1))
         );
     }
 }

@@ -11,20 +11,23 @@
 
 pub mod error;
 pub mod grant;
+pub mod lockout;
 pub mod pad;
 pub mod request;
 
 use authcore::{
-    AllowedOrigins, Config, ConfigError, CorsError, KeyRing, PasswordHasher, SigningKey,
+    AllowedOrigins, Config, ConfigError, CorsError, KeyRing, KeyedHash, PasswordHasher, SigningKey,
     TokenIssuer,
 };
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use userstore::UserStore;
+use userstore::attempts::AttemptStore;
 
 pub use error::{EndpointError, Refusal};
 pub use grant::password::{SignedIn, sign_in};
+pub use lockout::{Guard, LockoutPolicy, Source};
 pub use pad::RefusalPad;
 pub use request::{Credentials, MAX_BODY_BYTES, parse_request};
 
@@ -33,6 +36,8 @@ pub use request::{Credentials, MAX_BODY_BYTES, parse_request};
 pub struct State {
     /// The users table.
     pub users: UserStore,
+    /// The smart lockout, over the attempts table.
+    pub guard: Guard,
     /// Signs tokens.
     pub issuer: TokenIssuer,
     /// Checks and, when weaker than current, replaces password hashes.
@@ -52,6 +57,14 @@ pub enum StartupError {
     /// `USERS_TABLE` is not set.
     #[error("USERS_TABLE is not set: name the DynamoDB users table")]
     MissingTable,
+    /// `ATTEMPTS_TABLE` is not set.
+    #[error(
+        "ATTEMPTS_TABLE is not set: name the DynamoDB table of failed sign-ins (the template's AttemptsTable)"
+    )]
+    MissingAttemptsTable,
+    /// A lockout setting is out of range.
+    #[error(transparent)]
+    Lockout(#[from] lockout::PolicyError),
     /// The key could not be loaded from Secrets Manager.
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
@@ -60,34 +73,71 @@ pub enum StartupError {
     Cors(#[from] CorsError),
 }
 
+/// The purpose the attempts table's keyed hashes are derived for.
+const ATTEMPTS_PURPOSE: &str = "lambda-auth attempts v1";
+
+/// The keyed hash naming the attempts table's counters, derived from the current signing key
+/// (a key rotation starts the counters again).
+pub fn attempts_hash(key: &SigningKey) -> KeyedHash {
+    KeyedHash::derive(key, ATTEMPTS_PURPOSE)
+}
+
 impl State {
-    /// Builds the state from the environment ([`Config`]): keys, DynamoDB client, issuer.
+    /// Builds the state from the environment ([`Config`]): keys, DynamoDB clients, issuer,
+    /// lockout policy.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let cors = AllowedOrigins::from_env()?;
+        let policy = LockoutPolicy::from_env()?;
         let table = config
             .users_table
             .clone()
             .ok_or(StartupError::MissingTable)?;
+        let attempts = std::env::var("ATTEMPTS_TABLE")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .ok_or(StartupError::MissingAttemptsTable)?;
         let (ring, _) = secrets::key_ring(&config).await?;
         let sdk = awsenv::sdk_config(userstore::ENDPOINT_VAR).build();
-        let users = UserStore::new(userstore::client(&sdk), table);
-        Ok(Self::with_issuer(TokenIssuer::from_ring(&ring, &config), users).with_cors(cors))
+        let client = userstore::client(&sdk);
+        let users = UserStore::new(client.clone(), table);
+        let attempts = AttemptStore::new(client, attempts);
+        Ok(Self::from_ring(&ring, &config, users, attempts)
+            .with_lockout(policy)
+            .with_cors(cors))
     }
 
     /// Builds the state from parts, signing with the ring's current key (named in `kid`).
-    pub fn from_ring(ring: &KeyRing, config: &Config, users: UserStore) -> Self {
-        Self::with_issuer(TokenIssuer::from_ring(ring, config), users)
+    pub fn from_ring(
+        ring: &KeyRing,
+        config: &Config,
+        users: UserStore,
+        attempts: AttemptStore,
+    ) -> Self {
+        let hash = attempts_hash(&ring.current.key);
+        Self::with_issuer(TokenIssuer::from_ring(ring, config), users, attempts, hash)
     }
 
     /// Builds the state from parts, signing with `key` (no `kid`).
-    pub fn new(key: &SigningKey, config: &Config, users: UserStore) -> Self {
-        Self::with_issuer(TokenIssuer::new(key, config), users)
+    pub fn new(
+        key: &SigningKey,
+        config: &Config,
+        users: UserStore,
+        attempts: AttemptStore,
+    ) -> Self {
+        let hash = attempts_hash(key);
+        Self::with_issuer(TokenIssuer::new(key, config), users, attempts, hash)
     }
 
-    fn with_issuer(issuer: TokenIssuer, users: UserStore) -> Self {
+    fn with_issuer(
+        issuer: TokenIssuer,
+        users: UserStore,
+        attempts: AttemptStore,
+        hash: KeyedHash,
+    ) -> Self {
         Self {
             users,
+            guard: Guard::new(attempts, LockoutPolicy::default(), hash),
             issuer,
             passwords: PasswordHasher::default(),
             pad: RefusalPad::default(),
@@ -99,6 +149,26 @@ impl State {
     pub fn with_cors(mut self, cors: AllowedOrigins) -> Self {
         self.cors = cors;
         self
+    }
+
+    /// Uses the lockout `policy`.
+    pub fn with_lockout(self, policy: LockoutPolicy) -> Self {
+        let Self {
+            users,
+            guard,
+            issuer,
+            passwords,
+            pad,
+            cors,
+        } = self;
+        Self {
+            users,
+            guard: guard.with_policy(policy),
+            issuer,
+            passwords,
+            pad,
+            cors,
+        }
     }
 }
 
@@ -152,6 +222,17 @@ pub fn respond(result: &Result<SignedIn, EndpointError>) -> Response<Body> {
     response
 }
 
+/// The client address API Gateway saw: `identity.sourceIp` (REST), `http.sourceIp` (HTTP API).
+fn source_ip(request: &Request) -> Option<&str> {
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.as_deref(),
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.as_deref(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// The Lambda handler: parse, sign in, log one event, answer. Never fails: every problem is
 /// an HTTP answer.
 pub async fn handler(
@@ -162,8 +243,9 @@ pub async fn handler(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    let source = Source::from_address(source_ip(&request));
     let result = match parse_request(request.method(), content_type, request.body().as_ref()) {
-        Ok(credentials) => sign_in(state, &credentials).await,
+        Ok(credentials) => sign_in(state, &credentials, &source).await,
         Err(e) => Err(e),
     };
     let request_id = request
@@ -190,6 +272,10 @@ pub async fn handler(
         Err(e) => tracing::info!(
             outcome = "refused",
             reason = e.reason(),
+            held_by = match e {
+                EndpointError::InvalidGrant(Refusal::Held { by, .. }) => by.as_str(),
+                _ => "-",
+            },
             status = e.status().as_u16(),
             cors,
             request_id,

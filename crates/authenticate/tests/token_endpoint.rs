@@ -4,11 +4,14 @@ use std::sync::OnceLock;
 
 use authcore::password::PasswordHasher;
 use authcore::{Config, TokenVerifier};
-use authenticate::{State, handler};
+use authenticate::lockout::GuardError;
+use authenticate::{LockoutPolicy, Source, State, handler};
 use lambda_http::http::{self, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request};
 use local_runtime::moto::MotoServer;
 use serde_json::{Value, json};
+use userstore::attempts::AttemptStore;
 use userstore::{User, UserStore};
 
 const SECRET: &str = "integration-secret-0123456789abcdef-xyz";
@@ -24,6 +27,13 @@ fn config() -> Config {
 
 fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
+}
+
+/// A fresh attempts table.
+async fn attempts(test: &str) -> AttemptStore {
+    let attempts = AttemptStore::new(client(&moto().endpoint()), format!("attempts-{test}"));
+    assert!(attempts.create_table().await.unwrap());
+    attempts
 }
 
 /// A fresh table with a few users in it.
@@ -46,7 +56,12 @@ async fn setup(test: &str) -> State {
             .unwrap();
     }
     let config = config();
-    State::new(config.inline_key().unwrap(), &config, store)
+    State::new(
+        config.inline_key().unwrap(),
+        &config,
+        store,
+        attempts(test).await,
+    )
 }
 
 /// The user as stored now.
@@ -78,6 +93,32 @@ fn json_login(email: &str, password: &str) -> Request {
     )
 }
 
+/// `req` as API Gateway (REST) delivers it from the client address `ip`.
+fn from_ip(mut req: Request, ip: &str) -> Request {
+    let mut ctx = aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
+    ctx.identity.source_ip = Some(ip.to_owned());
+    req.extensions_mut()
+        .insert(RequestContext::ApiGatewayV1(ctx));
+    req
+}
+
+/// The whole answer as bytes: status, every header, body.
+async fn raw(state: &State, req: Request) -> String {
+    let resp = handler(state, req).await.unwrap();
+    let mut headers: Vec<String> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap()))
+        .collect();
+    headers.sort();
+    format!(
+        "{}\n{}\n{}",
+        resp.status(),
+        headers.join("\n"),
+        String::from_utf8_lossy(resp.body().as_ref())
+    )
+}
+
 fn verifier() -> TokenVerifier {
     let config = config();
     TokenVerifier::new(config.inline_key().unwrap(), &config)
@@ -99,7 +140,12 @@ async fn json_and_form_logins_issue_tokens_that_verify() {
     let claims = verifier()
         .verify(body["access_token"].as_str().unwrap())
         .unwrap();
-    assert_eq!(claims.sub, "ada@example.com");
+    // The subject is the user's stable id (given on first sign-in to a user from before
+    // ids); the email is a claim of its own.
+    let id = stored(&state, "ada@example.com").await.id.expect("an id");
+    assert!(id.starts_with("u_"), "{id}");
+    assert_eq!(claims.sub, id);
+    assert_eq!(claims.email.as_deref(), Some("ada@example.com"));
     assert_eq!(claims.name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(claims.roles.len(), 2);
     assert_eq!(claims.exp - claims.iat, 900);
@@ -115,7 +161,8 @@ async fn json_and_form_logins_issue_tokens_that_verify() {
             .verify(body["access_token"].as_str().unwrap())
             .unwrap()
             .sub,
-        "ada@example.com"
+        id,
+        "the id never changes"
     );
 
     // Mixed case and whitespace in the email are normalized.
@@ -362,79 +409,286 @@ async fn weak_hashes_are_upgraded_on_successful_login() {
 }
 
 #[tokio::test]
-async fn a_missing_table_is_temporarily_unavailable() {
-    let store = UserStore::new(client(&moto().endpoint()), "no-such-table");
+async fn a_missing_table_is_temporarily_unavailable_with_retry_after() {
     let config = config();
-    let state = State::new(config.inline_key().unwrap(), &config, store);
-    let (status, body, _) = call(&state, json_login("ada@example.com", "pw")).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body["error"], "temporarily_unavailable");
-}
-
-#[tokio::test]
-async fn repeated_failures_lock_the_account_and_success_resets_the_count() {
-    let state = setup("lockout").await;
-    let wrong = || json_login("ada@example.com", "wrong password");
-    let right = || json_login("ada@example.com", "correct horse battery staple");
-    let (_, refusal, _) = call(&state, wrong()).await;
-    for _ in 1..5 {
-        let (status, body, _) = call(&state, wrong()).await;
-        assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
+    for (users, attempts) in [
+        ("no-such-table", attempts("missing-users").await),
+        (
+            "users-missing-attempts",
+            AttemptStore::new(client(&moto().endpoint()), "no-such-table"),
+        ),
+    ] {
+        let users = UserStore::new(client(&moto().endpoint()), users);
+        if users.table() != "no-such-table" {
+            users.create_table().await.unwrap();
+        }
+        let state = State::new(config.inline_key().unwrap(), &config, users, attempts);
+        let (status, body, headers) = call(&state, json_login("ada@example.com", "pw")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert_eq!(headers["retry-after"], "1");
     }
-    assert_eq!(stored(&state, "ada@example.com").await.failed_attempts, 5);
-    // A sixth failure now: locked for 2^(6-5) = 2 s from this second, so at least one more second.
-    let now = authcore::token::now_seconds();
-    assert_eq!(
-        state
-            .users
-            .record_failure("ada@example.com", now)
-            .await
-            .unwrap(),
-        6
-    );
-    // Even the right password gets the same refusal, plus Retry-After.
-    let (status, body, headers) = call(&state, right()).await;
-    assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
-    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=2).contains(&retry), "{retry}");
-    // While locked, the password is not checked and nothing is counted.
-    assert_eq!(call(&state, wrong()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(stored(&state, "ada@example.com").await.failed_attempts, 6);
-
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, _, headers) = call(&state, right()).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(headers.get("retry-after").is_none());
-    let user = stored(&state, "ada@example.com").await;
-    assert_eq!(
-        (user.failed_attempts, user.last_failed_at),
-        (0, None),
-        "success resets the count"
-    );
 }
 
 #[tokio::test]
-async fn fifty_concurrent_failures_are_all_counted() {
-    let state = setup("concurrent").await;
-    let before = stored(&state, "ada@example.com").await.failed_attempts;
+async fn a_removed_and_recreated_email_is_a_new_subject() {
+    let state = setup("recreate").await;
+    let sign_in = || async {
+        let (status, body, _) = call(
+            &state,
+            json_login("ada@example.com", "correct horse battery staple"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        verifier()
+            .verify(body["access_token"].as_str().unwrap())
+            .unwrap()
+            .sub
+    };
+    let first = sign_in().await;
+    assert_eq!(first, sign_in().await);
+    let old = stored(&state, "ada@example.com").await;
+    state.users.delete("ada@example.com").await.unwrap();
+    state
+        .users
+        .create(&User {
+            id: Some(authcore::new_user_id().unwrap()),
+            ..User::new("ada@example.com", old.password_hash)
+        })
+        .await
+        .unwrap();
+    let second = sign_in().await;
+    assert_ne!(first, second, "the new account is not the old one");
+}
+
+#[tokio::test]
+async fn the_lockout_holds_the_failing_source_not_the_owner_elsewhere() {
+    let state = setup("lockout").await;
+    let wrong = || {
+        from_ip(
+            json_login("ada@example.com", "wrong password"),
+            "203.0.113.9",
+        )
+    };
+    let (_, refusal, headers) = call(&state, wrong()).await;
+    assert!(headers.get("retry-after").is_none());
+    for _ in 1..5 {
+        let (status, body, headers) = call(&state, wrong()).await;
+        assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
+        assert!(headers.get("retry-after").is_none());
+    }
+    // Five passwords checked from 203.0.113.9: from now on each attempt waits for its hold
+    // (1 s, then 2 s, 4 s, ...); a slow attacker gets one more try per hold.
+    let mut tries = 0;
+    let retry = loop {
+        let (_, _, headers) = call(&state, wrong()).await;
+        if let Some(retry) = headers.get("retry-after") {
+            break retry.to_str().unwrap().parse::<u64>().unwrap();
+        }
+        tries += 1;
+        assert!(tries < 4, "never held");
+    };
+    assert!((1..=8).contains(&retry), "{retry}");
+    // Held, even with the right password.
+    let right_from_attacker = from_ip(
+        json_login("ada@example.com", "correct horse battery staple"),
+        "203.0.113.9",
+    );
+    let (status, body, headers) = call(&state, right_from_attacker).await;
+    assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &refusal));
+    assert!(headers.get("retry-after").is_some());
+    // The owner, from elsewhere, signs in at once.
+    let started = std::time::Instant::now();
+    let owner = from_ip(
+        json_login("ada@example.com", "correct horse battery staple"),
+        "198.51.100.20",
+    );
+    let (status, body, _) = call(&state, owner).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    println!(
+        "owner signed in from another source in {:?}",
+        started.elapsed()
+    );
+    // An IPv6 attacker is one source per /64, whichever addresses it rotates through.
+    for i in 0..5 {
+        let req = from_ip(
+            json_login("ada@example.com", "wrong"),
+            &format!("2001:db8:7:7::{i:x}"),
+        );
+        assert!(call(&state, req).await.2.get("retry-after").is_none());
+    }
+    let req = from_ip(
+        json_login("ada@example.com", "wrong"),
+        "2001:db8:7:7:ffff::1",
+    );
+    assert!(call(&state, req).await.2.get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_answered_byte_for_byte_like_a_real_one() {
+    let state = setup("enumeration").await;
+    let mut compared = 0;
+    for step in 0..8 {
+        let before = authcore::token::now_seconds();
+        let (real, unknown) = tokio::join!(
+            raw(
+                &state,
+                from_ip(json_login("ada@example.com", "wrong guess"), "203.0.113.1")
+            ),
+            raw(
+                &state,
+                from_ip(
+                    json_login("nobody@example.com", "wrong guess"),
+                    "203.0.113.2"
+                )
+            ),
+        );
+        // Retry-After counts whole seconds: compare the steps that did not straddle one.
+        if authcore::token::now_seconds() == before {
+            assert_eq!(real, unknown, "step {step}");
+            compared += 1;
+        }
+        if step == 6 {
+            assert!(real.contains("retry-after"), "held by now: {real}");
+        }
+    }
+    assert!(compared >= 6, "only {compared} steps compared");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_wrong_guesses_check_at_most_the_threshold() {
+    let state = std::sync::Arc::new(setup("race").await);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..50 {
-        let users = state.users.clone();
+    for _ in 0..20 {
+        let state = state.clone();
         tasks.spawn(async move {
-            users
-                .record_failure("ada@example.com", authcore::token::now_seconds())
-                .await
+            let req = from_ip(json_login("ada@example.com", "wrong guess"), "203.0.113.50");
+            call(&state, req).await
         });
     }
-    let mut counts = Vec::new();
+    let mut checked = 0;
     while let Some(result) = tasks.join_next().await {
-        counts.push(result.unwrap().unwrap());
+        let (status, body, headers) = result.unwrap();
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_grant"))
+        );
+        // A held attempt says when to come back; a checked one does not.
+        if headers.get("retry-after").is_none() {
+            checked += 1;
+        }
     }
-    let after = stored(&state, "ada@example.com").await.failed_attempts;
-    assert_eq!(after, before + 50);
-    // Every ADD saw a distinct count: no update was lost or merged.
-    counts.sort_unstable();
-    assert_eq!(counts, (before + 1..=before + 50).collect::<Vec<_>>());
+    println!("20 concurrent wrong guesses: {checked} passwords checked");
+    let threshold = usize::try_from(state.guard.policy().threshold).unwrap();
+    assert!(
+        (1..=threshold).contains(&checked),
+        "{checked} passwords checked"
+    );
+}
+
+#[tokio::test]
+async fn a_source_failing_against_many_accounts_is_slowed_on_all_of_them() {
+    let policy = LockoutPolicy {
+        source_threshold: 6,
+        ..LockoutPolicy::default()
+    };
+    let state = setup("spray").await.with_lockout(policy);
+    for i in 0..6 {
+        let req = from_ip(
+            json_login(&format!("user{i}@example.com"), "Winter2026!"),
+            "192.0.2.66",
+        );
+        assert!(
+            call(&state, req).await.2.get("retry-after").is_none(),
+            "attempt {i}"
+        );
+    }
+    // A seventh account, never tried before: the sprayer waits.
+    let req = from_ip(json_login("ada@example.com", "Winter2026!"), "192.0.2.66");
+    assert!(call(&state, req).await.2.get("retry-after").is_some());
+    // Everyone else is unaffected.
+    let owner = from_ip(
+        json_login("ada@example.com", "correct horse battery staple"),
+        "192.0.2.99",
+    );
+    assert_eq!(call(&state, owner).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_account_ceiling_slows_new_sources_but_not_known_ones() {
+    let policy = LockoutPolicy {
+        account_ceiling: 4,
+        ..LockoutPolicy::default()
+    };
+    let state = setup("ceiling").await.with_lockout(policy);
+    let right = "correct horse battery staple";
+    // The owner signs in from home once: a known source from now on.
+    let home = from_ip(json_login("ada@example.com", right), "198.51.100.1");
+    assert_eq!(call(&state, home).await.0, StatusCode::OK);
+    // A botnet spreads guesses over many sources, one each.
+    for i in 0..4 {
+        let req = from_ip(
+            json_login("ada@example.com", "guess"),
+            &format!("203.0.113.{}", 100 + i),
+        );
+        assert!(call(&state, req).await.2.get("retry-after").is_none());
+    }
+    // A new source is slowed (not locked: the hold is seconds and ends)...
+    let new = from_ip(json_login("ada@example.com", right), "203.0.113.200");
+    let (status, _, headers) = call(&state, new).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry <= state.guard.policy().max_hold);
+    // ...the owner at home is not.
+    let home = from_ip(json_login("ada@example.com", right), "198.51.100.1");
+    assert_eq!(call(&state, home).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn holds_double_up_to_the_maximum_and_quiet_resets_them() {
+    let store = attempts("decay").await;
+    let key = authcore::SigningKey::new(SECRET.as_bytes().to_vec()).unwrap();
+    let policy = LockoutPolicy {
+        threshold: 3,
+        max_hold: 8,
+        quiet: 60,
+        ..LockoutPolicy::default()
+    };
+    let guard = authenticate::Guard::new(store, policy, authenticate::attempts_hash(&key));
+    let source = Source::from_address(Some("203.0.113.7"));
+    let t0 = 1_000_000;
+    let mut now = t0;
+    let mut holds = Vec::new();
+    for _ in 0..8 {
+        match guard.reserve("ada@example.com", &source, now).await {
+            Ok(_) => {}
+            Err(GuardError::Held { retry_after, .. }) => {
+                holds.push(retry_after);
+                now += retry_after;
+                guard
+                    .reserve("ada@example.com", &source, now)
+                    .await
+                    .unwrap();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Three free attempts, then 1, 2, 4, 8 (the maximum), 8 s.
+    assert_eq!(holds, [1, 2, 4, 8, 8]);
+    // After the hold and a quiet minute, it starts again: three free attempts.
+    now += 8 + 60;
+    for _ in 0..3 {
+        guard
+            .reserve("ada@example.com", &source, now)
+            .await
+            .expect("reset");
+    }
+    assert!(
+        guard
+            .reserve("ada@example.com", &source, now)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Variables passed from the gateway's environment to every function.
 /// The misspelled Secrets Manager variable is passed on too, so the functions warn about it.
 const PASSTHROUGH: [&str; 12] = [
-    "JWT_SECRET",
+    "DYNAMODB_TIMEOUT_MS",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
@@ -426,8 +426,13 @@ impl Gateway {
     }
 }
 
+/// The local stand-ins for a Secrets Manager signing key: given only to functions whose
+/// template names the secret, as deployed.
+const LOCAL_SECRETS: [&str; 2] = ["JWT_SECRET", "JWT_PREVIOUS_SECRET"];
+
 /// The environment function `id` runs with: its template's, the pass-through variables, the
-/// caller's, then `--env-vars`.
+/// caller's, then `--env-vars`. The local signing key (`JWT_SECRET`, from the gateway's
+/// environment or the caller's) only reaches functions whose template names the secret.
 fn function_spec(
     options: &Options,
     id: &str,
@@ -442,12 +447,23 @@ fn function_spec(
         .into_iter()
         .flat_map(|scope| options.env_vars.get(scope).into_iter().flatten())
         .map(|(k, v)| (k.clone(), v.clone()));
+    let needs_secret = !def.secret_vars.is_empty();
+    let secrets = LOCAL_SECRETS
+        .iter()
+        .filter(|_| needs_secret)
+        .filter_map(|key| std::env::var(key).ok().map(|v| (key.to_string(), v)));
+    let callers = options
+        .env
+        .iter()
+        .filter(|(k, _)| needs_secret || !LOCAL_SECRETS.contains(&k.as_str()))
+        .cloned();
     spec.env = def
         .env
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .chain(passthrough)
-        .chain(options.env.iter().cloned())
+        .chain(secrets)
+        .chain(callers)
         .chain(env_vars)
         .collect();
     if !def.secret_vars.is_empty() && !spec.env.iter().any(|(k, _)| k == "JWT_SECRET") {
@@ -459,6 +475,28 @@ fn function_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_functions_that_name_the_secret_get_the_local_key() {
+        let mut options = Options::new("template.yaml", "bin");
+        options.env.push(("JWT_SECRET".into(), "local-key".into()));
+        let def = |secret: bool| template::FunctionDef {
+            binary: "f".into(),
+            env: BTreeMap::new(),
+            secret_vars: if secret {
+                vec!["JWT_SECRET_ARN".into()]
+            } else {
+                vec![]
+            },
+        };
+        let has_key = |spec: &FunctionSpec| spec.env.iter().any(|(k, _)| k == "JWT_SECRET");
+        assert!(has_key(
+            &function_spec(&options, "CheckTokenFunction", &def(true)).unwrap()
+        ));
+        assert!(!has_key(
+            &function_spec(&options, "HelloFunction", &def(false)).unwrap()
+        ));
+    }
 
     #[test]
     fn functions_get_the_endpoint_variables_the_sdk_reads() {

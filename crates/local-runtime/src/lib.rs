@@ -346,9 +346,12 @@ impl Drop for Function {
 
 /// The environment that points an AWS SDK at a local `endpoint` (moto, DynamoDB Local) with
 /// dummy credentials and no instance-metadata lookups: never a real AWS endpoint.
-pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 6] {
+pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 7] {
     [
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        // moto is a Python server on a machine busy with tests: give its calls 5 s, not the
+        // one second that suits DynamoDB.
+        ("DYNAMODB_TIMEOUT_MS", "5000".to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),

@@ -1,13 +1,20 @@
 //! The users table in DynamoDB: the one contract that `authenticate`, `authctl` and the SAM
 //! template share.
 //!
-//! - Table name: `USERS_TABLE`. Partition key `email` (string), stored trimmed and lowercased.
+//! - Table name: `USERS_TABLE`. Partition key `email` (string), stored normalised by the
+//!   caller (`authcore::normalize_email`: NFKC, lower case).
+//! - `id`: the user's immutable random id (`authcore::new_user_id`), the `sub` of their
+//!   tokens; given at creation, or by `authctl user assign-ids` to users from before ids.
 //! - `password_hash`: argon2id PHC string. `name`: string, optional. `roles`: string set
 //!   (a list of strings is read too), optional. `disabled`: boolean, optional.
-//!   `created_at`, `updated_at`: RFC 3339 strings.
+//!   `created_at`, `updated_at`: RFC 3339 strings. `failed_attempts` and `last_failed_at`,
+//!   left by older versions, are ignored: failures are counted in the attempts table
+//!   ([`attempts`]).
+
+pub mod attempts;
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -20,6 +27,8 @@ use aws_sdk_dynamodb::types::{
 pub mod attr {
     /// Partition key.
     pub const EMAIL: &str = "email";
+    /// The immutable user id.
+    pub const ID: &str = "id";
     /// argon2id PHC string.
     pub const PASSWORD_HASH: &str = "password_hash";
     /// Display name.
@@ -32,33 +41,7 @@ pub mod attr {
     pub const CREATED_AT: &str = "created_at";
     /// Last change, RFC 3339.
     pub const UPDATED_AT: &str = "updated_at";
-    /// Consecutive failed passwords (number), changed only by atomic `ADD`.
-    pub const FAILED_ATTEMPTS: &str = "failed_attempts";
-    /// When the last password failed, seconds since the epoch (number).
-    pub const LAST_FAILED_AT: &str = "last_failed_at";
 }
-
-/// Consecutive failures that start a lockout.
-pub const LOCK_THRESHOLD: u32 = 5;
-/// The longest lockout, in seconds.
-pub const MAX_LOCK_SECONDS: u64 = 15 * 60;
-
-/// How long an account stays locked after its `failed`-th consecutive failure:
-/// 2^(n-5) seconds from the 5th on, capped at 15 minutes.
-pub fn lock_seconds(failed: u32) -> u64 {
-    if failed < LOCK_THRESHOLD {
-        return 0;
-    }
-    let exp = failed - LOCK_THRESHOLD;
-    if exp >= 10 {
-        MAX_LOCK_SECONDS
-    } else {
-        (1u64 << exp).min(MAX_LOCK_SECONDS)
-    }
-}
-
-/// The longest email address accepted (RFC 5321's path limit).
-pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// What went wrong with the table.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,9 +55,6 @@ pub enum StoreError {
     /// No user with this email.
     #[error("no user with email {0:?}")]
     NotFound(String),
-    /// The email address is not plausible.
-    #[error("{0:?} is not an email address")]
-    BadEmail(String),
     /// An item does not follow the contract.
     #[error("the item for {email:?} is unusable: {why}")]
     BadItem {
@@ -93,6 +73,8 @@ pub enum StoreError {
 pub struct User {
     /// Normalized email: the partition key.
     pub email: String,
+    /// The immutable user id; `None` for a user from before ids (see `authctl user assign-ids`).
+    pub id: Option<String>,
     /// argon2id PHC string.
     pub password_hash: String,
     /// Display name.
@@ -105,33 +87,20 @@ pub struct User {
     pub created_at: Option<String>,
     /// Last change, RFC 3339.
     pub updated_at: Option<String>,
-    /// Consecutive failed passwords.
-    pub failed_attempts: u32,
-    /// When the last password failed, seconds since the epoch.
-    pub last_failed_at: Option<u64>,
 }
 
 impl User {
-    /// Seconds the account stays locked at `now`, or `None` when it is not locked.
-    pub fn locked_for(&self, now: u64) -> Option<u64> {
-        let until = self
-            .last_failed_at?
-            .saturating_add(lock_seconds(self.failed_attempts));
-        (self.failed_attempts >= LOCK_THRESHOLD && now < until).then(|| until - now)
-    }
-
     /// An enabled user with no name or roles, timestamps set when stored.
     pub fn new(email: impl Into<String>, password_hash: impl Into<String>) -> Self {
         Self {
             email: email.into(),
+            id: None,
             password_hash: password_hash.into(),
             name: None,
             roles: Vec::new(),
             disabled: false,
             created_at: None,
             updated_at: None,
-            failed_attempts: 0,
-            last_failed_at: None,
         }
     }
 }
@@ -140,25 +109,12 @@ impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("User")
             .field("email", &self.email)
+            .field("id", &self.id)
             .field("password_hash", &"<redacted>")
             .field("name", &self.name)
             .field("roles", &self.roles)
             .field("disabled", &self.disabled)
-            .field("failed_attempts", &self.failed_attempts)
             .finish_non_exhaustive()
-    }
-}
-
-/// Trims and lowercases `raw`, and checks that it looks like an email address.
-pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
-    let email = raw.trim().to_lowercase();
-    let plausible = email.len() <= MAX_EMAIL_BYTES
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-    if plausible {
-        Ok(email)
-    } else {
-        Err(StoreError::BadEmail(raw.chars().take(64).collect()))
     }
 }
 
@@ -193,20 +149,50 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// How long a DynamoDB call may take, in one place: a hung or unreachable table costs about a
+/// second before the caller answers 503, not the SDK's default of many. `DYNAMODB_TIMEOUT_MS`
+/// sets the whole operation's budget (100 to 30000 ms; a local emulator may need more).
+pub mod timeouts {
+    use std::time::Duration;
+
+    /// The setting.
+    pub const VAR: &str = "DYNAMODB_TIMEOUT_MS";
+    /// The whole operation, retries included, by default.
+    pub const DEFAULT_OPERATION: Duration = Duration::from_millis(1000);
+    /// Establishing a connection (DynamoDB answers from the same region in milliseconds).
+    pub const CONNECT: Duration = Duration::from_millis(300);
+    /// Attempts per operation (the first and one retry), each with half the budget.
+    pub const MAX_ATTEMPTS: u32 = 2;
+
+    /// The operation budget: `DYNAMODB_TIMEOUT_MS` when it is a number from 100 to 30000,
+    /// else the default.
+    pub fn operation() -> Duration {
+        std::env::var(VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| (100..=30_000).contains(ms))
+            .map_or(DEFAULT_OPERATION, Duration::from_millis)
+    }
+}
+
 /// The variable the SDK reads for the DynamoDB endpoint (DynamoDB Local, a test server).
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
 /// A DynamoDB client for `config` (region, credentials, endpoint, HTTP client), with timeouts
 /// and retries that fit inside a Lambda invocation. Build it once.
 pub fn client(config: &aws_types::SdkConfig) -> Client {
+    let operation = timeouts::operation();
     let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
+        .connect_timeout(timeouts::CONNECT.min(operation / 2))
+        .operation_attempt_timeout(operation / 2)
+        .operation_timeout(operation)
         .build();
     let config = aws_sdk_dynamodb::config::Builder::from(config)
         .timeout_config(timeouts)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3))
+        .retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                .with_max_attempts(timeouts::MAX_ATTEMPTS),
+        )
         .build();
     Client::from_conf(config)
 }
@@ -321,6 +307,9 @@ impl UserStore {
         );
         if let Some(name) = &user.name {
             item.insert(attr::NAME.to_owned(), AttributeValue::S(name.clone()));
+        }
+        if let Some(id) = &user.id {
+            item.insert(attr::ID.to_owned(), AttributeValue::S(id.clone()));
         }
         if !user.roles.is_empty() {
             item.insert(
@@ -454,57 +443,24 @@ impl UserStore {
         }
     }
 
-    /// An update of an existing user's failure counters (`#f`, `#l`) with `expression`.
-    fn counter_update(
-        &self,
-        email: &str,
-        expression: &str,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::EMAIL, AttributeValue::S(email.to_owned()))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(#e)")
-            .expression_attribute_names("#e", attr::EMAIL)
-            .expression_attribute_names("#f", attr::FAILED_ATTEMPTS)
-            .expression_attribute_names("#l", attr::LAST_FAILED_AT)
-    }
-
-    /// Counts one failed password, atomically (`ADD`): concurrent failures are never lost.
-    /// Returns the new count of consecutive failures.
-    pub async fn record_failure(&self, email: &str, now: u64) -> Result<u32, StoreError> {
-        let out = self
-            .counter_update(email, "ADD #f :one SET #l = :now")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(self.or_not_found(email))?;
-        match out
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get(attr::FAILED_ATTEMPTS))
-        {
-            Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::BadItem {
-                email: email.to_owned(),
-                why: "failed_attempts is not a whole number",
-            }),
-            _ => Err(StoreError::BadItem {
-                email: email.to_owned(),
-                why: "no failed_attempts after counting a failure",
-            }),
+    /// Gives an existing user without an id the id `id`; `Ok(false)` when it has one already
+    /// (never replaced: safe to run twice, and concurrently).
+    pub async fn assign_id_if_missing(&self, email: &str, id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .update_existing(
+                email,
+                "#i = :id",
+                &[("#i", attr::ID)],
+                vec![(":id", AttributeValue::S(id.to_owned()))],
+                Some("attribute_not_exists(#i)"),
+                StoreError::NotFound(email.to_owned()),
+            )
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound(_)) if self.get(email).await?.is_some() => Ok(false),
+            Err(e) => Err(e),
         }
-    }
-
-    /// Clears the failure count (after a successful sign-in, or to unlock by hand).
-    pub async fn reset_failures(&self, email: &str) -> Result<(), StoreError> {
-        self.counter_update(email, "REMOVE #f, #l")
-            .send()
-            .await
-            .map_err(self.or_not_found(email))?;
-        Ok(())
     }
 
     /// Disables or enables sign-in for an existing user.
@@ -588,6 +544,7 @@ fn user_from_item(
         Some(_) => Err(bad("a string attribute holds another type")),
     };
     let password_hash = string(attr::PASSWORD_HASH)?.ok_or(bad("it has no password_hash"))?;
+    let id = string(attr::ID)?;
     let name = string(attr::NAME)?;
     let created_at = string(attr::CREATED_AT)?;
     let updated_at = string(attr::UPDATED_AT)?;
@@ -608,27 +565,15 @@ fn user_from_item(
         Some(AttributeValue::Bool(b)) => b,
         Some(_) => return Err(bad("disabled is not a boolean")),
     };
-    let mut number = |name: &str| match item.remove(name) {
-        None | Some(AttributeValue::Null(_)) => Ok(None),
-        Some(AttributeValue::N(n)) => n
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| bad("a counter is not a whole number")),
-        Some(_) => Err(bad("a counter is not a number")),
-    };
-    let failed_attempts =
-        u32::try_from(number(attr::FAILED_ATTEMPTS)?.unwrap_or(0)).unwrap_or(u32::MAX);
-    let last_failed_at = number(attr::LAST_FAILED_AT)?;
     Ok(User {
         email: email.to_owned(),
+        id,
         password_hash,
         name,
         roles,
         disabled,
         created_at,
         updated_at,
-        failed_attempts,
-        last_failed_at,
     })
 }
 
@@ -637,64 +582,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emails_are_trimmed_and_lowercased() {
-        assert_eq!(
-            normalize_email("  Ada.Lovelace@Example.COM \n").unwrap(),
-            "ada.lovelace@example.com"
-        );
-        for bad in [
-            "",
-            "   ",
-            "no-at-sign",
-            "@example.com",
-            "ada@",
-            "a b@example.com",
-            "a@b@c",
-            "a\u{0}@b.c",
-        ] {
-            assert!(
-                matches!(normalize_email(bad), Err(StoreError::BadEmail(_))),
-                "{bad:?}"
-            );
-        }
-        let long = format!("{}@example.com", "a".repeat(MAX_EMAIL_BYTES));
-        assert!(normalize_email(&long).is_err());
-    }
-
-    #[test]
     fn timestamps_are_rfc3339_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
         assert_eq!(rfc3339_now().len(), 20);
-    }
-
-    #[test]
-    fn lockouts_double_from_the_fifth_failure_up_to_fifteen_minutes() {
-        let want = [
-            (0, 0),
-            (4, 0),
-            (5, 1),
-            (6, 2),
-            (7, 4),
-            (10, 32),
-            (14, 512),
-            (15, 900),
-            (40, 900),
-            (u32::MAX, 900),
-        ];
-        for (n, secs) in want {
-            assert_eq!(lock_seconds(n), secs, "n={n}");
-        }
-        let mut u = User::new("a@b.c", "h");
-        assert_eq!(u.locked_for(1000), None);
-        u.failed_attempts = 6;
-        u.last_failed_at = Some(1000);
-        assert_eq!(u.locked_for(1000), Some(2));
-        assert_eq!(u.locked_for(1001), Some(1));
-        assert_eq!(u.locked_for(1002), None);
-        u.failed_attempts = 4;
-        assert_eq!(u.locked_for(1000), None);
     }
 
     #[test]
@@ -709,11 +601,13 @@ mod tests {
                 AttributeValue::L(vec![AttributeValue::S("a".into())]),
             ),
             ("disabled".to_owned(), AttributeValue::Bool(true)),
+            // Left by older versions: ignored.
+            ("failed_attempts".to_owned(), AttributeValue::N("7".into())),
         ]);
         let user = user_from_item("u@example.com", item).unwrap();
         assert_eq!(
-            (user.roles, user.disabled, user.name),
-            (vec!["a".to_owned()], true, None)
+            (user.roles, user.disabled, user.name, user.id),
+            (vec!["a".to_owned()], true, None, None)
         );
         let no_hash = HashMap::from([("name".to_owned(), AttributeValue::S("x".into()))]);
         assert!(matches!(

@@ -1,13 +1,16 @@
-//! The password grant: check an email and password against the users table, issue a token.
+//! The password grant: reserve the attempt with the lockout guard, check the email and
+//! password against the users table, settle the attempt, issue a token.
 
 use std::time::Instant;
 
 use authcore::password::Verification;
 use authcore::token::{Subject, now_seconds};
-use userstore::{User, normalize_email};
+use authcore::{new_user_id, normalize_email};
+use userstore::User;
 
 use crate::State;
 use crate::error::{EndpointError, Refusal};
+use crate::lockout::{GuardError, Source};
 use crate::request::Credentials;
 
 /// A successful sign-in.
@@ -19,57 +22,75 @@ pub struct SignedIn {
     pub rehashed: bool,
 }
 
-/// Checks the credentials against the table and issues a token.
-pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedIn, EndpointError> {
+/// Checks the credentials from `source` against the table and issues a token.
+///
+/// The same steps run for every email, with or without an account: reserve (one conditional
+/// write), one user lookup, one argon2 verification (against the dummy hash when there is no
+/// usable account), settle, then the wait up to the usual time of a wrong password. Nothing
+/// in the answer, its headers or its time tells an unknown email from a real one.
+pub async fn sign_in(
+    state: &State,
+    credentials: &Credentials,
+    source: &Source,
+) -> Result<SignedIn, EndpointError> {
     let started = Instant::now();
     let password = credentials.password.as_str();
-    let Ok(email) = normalize_email(&credentials.email) else {
-        return refuse_like_a_wrong_password(state, password, None, started, Refusal::UnknownEmail)
-            .await;
+    let email = normalize_email(&credentials.email);
+    // What is no address is counted as typed: the same work, the same answers.
+    let counted = match &email {
+        Ok(e) => e.clone(),
+        Err(_) => credentials.email.trim().to_lowercase(),
     };
-    let user = match state.users.get(&email).await {
-        Ok(Some(user)) => user,
-        // The counter update fails (conditionally) for an unknown email, after the same round trip.
-        Ok(None) => {
-            return refuse_like_a_wrong_password(
-                state,
-                password,
-                Some(&email),
-                started,
-                Refusal::UnknownEmail,
-            )
-            .await;
+    let reservation = match state.guard.reserve(&counted, source, now_seconds()).await {
+        Ok(r) => r,
+        Err(GuardError::Held { retry_after, by }) => {
+            return Err(EndpointError::InvalidGrant(Refusal::Held {
+                retry_after,
+                by,
+            }));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "user lookup failed");
+        Err(GuardError::Store(e)) => {
+            tracing::error!(error = %e, "attempts table unavailable");
             return Err(EndpointError::StoreUnavailable);
         }
     };
-    if user.disabled {
-        return refuse_like_a_wrong_password(
-            state,
-            password,
-            Some(&email),
-            started,
-            Refusal::Disabled,
-        )
-        .await;
-    }
-    if let Some(retry_after) = user.locked_for(now_seconds()) {
-        // The password is not checked, and nothing is counted while locked.
-        let locked = Refusal::Locked { retry_after };
-        return refuse_like_a_wrong_password(state, password, None, started, locked).await;
-    }
-    let needs_rehash = check_password(state, &email, password, &user, started).await?;
-    if user.failed_attempts > 0
-        && let Err(e) = state.users.reset_failures(&email).await
+    let user = match &email {
+        Ok(e) => state.users.get(e).await.map_err(|e| {
+            tracing::error!(error = %e, "user lookup failed");
+            EndpointError::StoreUnavailable
+        })?,
+        Err(_) => None,
+    };
+    let checked = check(state, password, user.as_ref());
+    let succeeded = checked.is_ok();
+    if let Err(e) = state
+        .guard
+        .settle(&reservation, succeeded, now_seconds())
+        .await
     {
-        tracing::warn!(error = %e, "failed to reset the failure count");
+        tracing::error!(error = %e, "failed to settle the attempt");
+        return Err(EndpointError::StoreUnavailable);
     }
-    let rehashed = needs_rehash && rehash(state, &email, password, &user).await;
+    let (user, needs_rehash) = match (checked, user) {
+        (Ok(needs_rehash), Some(user)) => (user, needs_rehash),
+        (Err(refusal), _) => {
+            if refusal == Refusal::WrongPassword {
+                state.pad.record(started.elapsed());
+            } else {
+                state.pad.wait_from(started);
+            }
+            return Err(EndpointError::InvalidGrant(refusal));
+        }
+        (Ok(_), None) => return Err(EndpointError::InvalidGrant(Refusal::UnknownEmail)),
+    };
+    let id = match &user.id {
+        Some(id) => id.clone(),
+        None => assign_id(state, &user.email).await?,
+    };
+    let rehashed = needs_rehash && rehash(state, &user.email, password, &user).await;
     let subject = Subject {
-        sub: email.clone(),
-        email: Some(email),
+        sub: id,
+        email: Some(user.email),
         name: user.name,
         roles: user.roles,
     };
@@ -80,34 +101,43 @@ pub async fn sign_in(state: &State, credentials: &Credentials) -> Result<SignedI
     Ok(SignedIn { token, rehashed })
 }
 
-/// Verifies the password against the stored hash; a wrong one is counted (and may lock the
-/// account). Returns whether the hash should be upgraded.
-async fn check_password(
-    state: &State,
-    email: &str,
-    password: &str,
-    user: &User,
-    started: Instant,
-) -> Result<bool, EndpointError> {
+/// One argon2 verification: against the user's hash, or the dummy hash when there is no
+/// usable account. `Ok(needs_rehash)` when the password matches an enabled account.
+fn check(state: &State, password: &str, user: Option<&User>) -> Result<bool, Refusal> {
+    let Some(user) = user else {
+        state.passwords.verify_dummy(password);
+        return Err(Refusal::UnknownEmail);
+    };
+    if user.disabled {
+        state.passwords.verify_dummy(password);
+        return Err(Refusal::Disabled);
+    }
     match state.passwords.verify(password, &user.password_hash) {
         Ok(Verification::Valid { needs_rehash }) => Ok(needs_rehash),
-        Ok(Verification::Invalid) => {
-            match state.users.record_failure(email, now_seconds()).await {
-                Ok(n) if n >= userstore::LOCK_THRESHOLD => tracing::warn!(
-                    failed_attempts = n,
-                    lock_seconds = userstore::lock_seconds(n),
-                    "account locked"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "failed to count a failed password"),
-            }
-            state.pad.record(started.elapsed());
-            Err(EndpointError::InvalidGrant(Refusal::WrongPassword))
-        }
+        Ok(Verification::Invalid) => Err(Refusal::WrongPassword),
         Err(e) => {
             tracing::error!(error = %e, "stored password hash is unusable");
-            Err(EndpointError::InvalidGrant(Refusal::BadStoredHash))
+            Err(Refusal::BadStoredHash)
         }
+    }
+}
+
+/// Gives a user from before ids their id, once (`authctl user assign-ids` does it for all).
+async fn assign_id(state: &State, email: &str) -> Result<String, EndpointError> {
+    let unavailable = |e: userstore::StoreError| {
+        tracing::error!(error = %e, "could not give the user an id");
+        EndpointError::StoreUnavailable
+    };
+    let id = new_user_id().map_err(|_| EndpointError::SigningFailed)?;
+    state
+        .users
+        .assign_id_if_missing(email, &id)
+        .await
+        .map_err(unavailable)?;
+    // Whoever won a concurrent assignment, the stored id is the one.
+    match state.users.get(email).await.map_err(unavailable)? {
+        Some(User { id: Some(id), .. }) => Ok(id),
+        _ => Err(EndpointError::StoreUnavailable),
     }
 }
 
@@ -125,23 +155,4 @@ async fn rehash(state: &State, email: &str, password: &str, user: &User) -> bool
         tracing::warn!(error, "rehash failed; the old hash stays");
         false
     })
-}
-
-/// Refuses for `refusal` after the same work a wrong password costs, so that neither the time
-/// nor the answer tells an unknown email, a disabled or a locked account from a wrong password:
-/// one argon2 verification (against the dummy hash), the failure-counter update of `count`'s
-/// item (failing, conditionally, when there is none), and the wait up to the recent median.
-async fn refuse_like_a_wrong_password(
-    state: &State,
-    password: &str,
-    count: Option<&str>,
-    started: Instant,
-    refusal: Refusal,
-) -> Result<SignedIn, EndpointError> {
-    state.passwords.verify_dummy(password);
-    if let Some(email) = count {
-        let _ = state.users.record_failure(email, now_seconds()).await;
-    }
-    state.pad.wait_from(started);
-    Err(EndpointError::InvalidGrant(refusal))
 }

@@ -1,0 +1,390 @@
+//! The attempts table: counters of failed sign-ins, apart from the users table, so that an email
+//! with no account is counted exactly like one with an account. Storage only: what the counts
+//! mean is the sign-in guard's business (`authenticate`'s `lockout` module).
+//!
+//! - Table name: `ATTEMPTS_TABLE`. Partition key `pk`, sort key `sk` (strings): keyed hashes,
+//!   never an email or an address in clear.
+//! - `n`: the count. `next_at`: seconds since the epoch before which the next attempt is held.
+//!   `expires_at`: when the item stops counting (the table's TTL attribute; DynamoDB deletes
+//!   expired items a day or two late, so readers ignore them themselves). `v`: a version, for
+//!   compare-and-set.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use crate::{Failure, StoreError, classify};
+
+/// Attribute names of the attempts table.
+pub mod attr {
+    /// Partition key.
+    pub const PK: &str = "pk";
+    /// Sort key.
+    pub const SK: &str = "sk";
+    /// The count.
+    pub const N: &str = "n";
+    /// When the next attempt may run, seconds since the epoch.
+    pub const NEXT_AT: &str = "next_at";
+    /// When the item stops counting, seconds since the epoch (the TTL attribute).
+    pub const EXPIRES_AT: &str = "expires_at";
+    /// Version, for compare-and-set.
+    pub const VERSION: &str = "v";
+}
+
+/// Where a counter is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CounterKey {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+}
+
+impl CounterKey {
+    /// The key `(pk, sk)`.
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+
+    fn item(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (attr::PK.to_owned(), AttributeValue::S(self.pk.clone())),
+            (attr::SK.to_owned(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+}
+
+/// One counter, as stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counter {
+    /// The count.
+    pub n: u64,
+    /// Seconds since the epoch before which the next attempt is held.
+    pub next_at: u64,
+    /// Seconds since the epoch when it stops counting.
+    pub expires_at: u64,
+    /// Its version; 0 for a counter that is not stored.
+    pub version: u64,
+}
+
+impl Counter {
+    /// Whether it still counts at `now` (TTL deletion lags: an expired item may still be read).
+    pub fn live(&self, now: u64) -> bool {
+        self.version > 0 && self.expires_at > now
+    }
+}
+
+/// The attempts table.
+#[derive(Debug, Clone)]
+pub struct AttemptStore {
+    client: Client,
+    table: String,
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl AttemptStore {
+    /// The table `table`, reached through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn unavailable<E, R>(&self, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match classify(&self.table, err) {
+            Failure::Store(e) => e,
+            Failure::ConditionFailed => StoreError::Unavailable("unexpected condition".into()),
+        }
+    }
+
+    /// The counters at `keys`, in order, in one strongly consistent read; a missing one is the
+    /// default (version 0).
+    pub async fn get_many(&self, keys: &[CounterKey]) -> Result<Vec<Counter>, StoreError> {
+        let mut wanted = KeysAndAttributes::builder().consistent_read(true);
+        for key in keys {
+            wanted = wanted.keys(key.item());
+        }
+        let wanted = wanted
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut found: HashMap<CounterKey, Counter> = HashMap::new();
+        let mut request = HashMap::from([(self.table.clone(), wanted)]);
+        // BatchGetItem may leave keys unprocessed under load: ask again for those.
+        for _ in 0..5 {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                let text = |name| match item.get(name) {
+                    Some(AttributeValue::S(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                let key = CounterKey::new(text(attr::PK), text(attr::SK));
+                let counter = Counter {
+                    n: number(&item, attr::N),
+                    next_at: number(&item, attr::NEXT_AT),
+                    expires_at: number(&item, attr::EXPIRES_AT),
+                    version: number(&item, attr::VERSION).max(1),
+                };
+                found.insert(key, counter);
+            }
+            match out.unprocessed_keys.filter(|u| !u.is_empty()) {
+                Some(rest) => request = rest,
+                None => {
+                    return Ok(keys
+                        .iter()
+                        .map(|k| found.get(k).copied().unwrap_or_default())
+                        .collect());
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "attempts: keys left unprocessed".into(),
+        ))
+    }
+
+    /// Stores `next` at `key` if the stored version is still `expected` (0: absent): one
+    /// conditional write. `Ok(false)` when another writer got there first.
+    pub async fn compare_and_set(
+        &self,
+        key: &CounterKey,
+        expected: u64,
+        next: Counter,
+    ) -> Result<bool, StoreError> {
+        let mut item = key.item();
+        item.insert(attr::N.to_owned(), n(next.n));
+        item.insert(attr::NEXT_AT.to_owned(), n(next.next_at));
+        item.insert(attr::EXPIRES_AT.to_owned(), n(next.expires_at));
+        item.insert(attr::VERSION.to_owned(), n(expected + 1));
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = if expected == 0 {
+            request
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK)
+        } else {
+            request
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", attr::VERSION)
+                .expression_attribute_values(":v", n(expected))
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(&self.table, e) {
+                Failure::ConditionFailed => Ok(false),
+                Failure::Store(e) => Err(e),
+            },
+        }
+    }
+
+    /// Counts one more at `key` (atomically, `ADD`), starting again from one when the stored
+    /// count has expired; it then counts until `expires_at`. Returns the new count.
+    pub async fn add(
+        &self,
+        key: &CounterKey,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<u64, StoreError> {
+        let live = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .update_expression("ADD #n :one SET #e = :exp")
+            .condition_expression("attribute_not_exists(#pk) OR #e > :now")
+            .expression_attribute_names("#n", attr::N)
+            .expression_attribute_names("#e", attr::EXPIRES_AT)
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match live {
+            Ok(out) => Ok(out.attributes.map(|a| number(&a, attr::N)).unwrap_or(1)),
+            Err(e) => match classify(&self.table, e) {
+                // Expired: start again at one (a concurrent restart is harmless: both write 1).
+                Failure::ConditionFailed => {
+                    let mut item = key.item();
+                    item.insert(attr::N.to_owned(), n(1));
+                    item.insert(attr::EXPIRES_AT.to_owned(), n(expires_at));
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .send()
+                        .await
+                        .map_err(|e| self.unavailable(e))?;
+                    Ok(1)
+                }
+                Failure::Store(e) => Err(e),
+            },
+        }
+    }
+
+    /// Holds the next attempt at `key` until `next_at` (a counter that exists).
+    pub async fn hold_until(&self, key: &CounterKey, next_at: u64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .update_expression("SET #t = :t")
+            .expression_attribute_names("#t", attr::NEXT_AT)
+            .expression_attribute_values(":t", n(next_at))
+            .send()
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(())
+    }
+
+    /// Stores a marker at `key` (a counter of one) until `expires_at`.
+    pub async fn mark(&self, key: &CounterKey, expires_at: u64) -> Result<(), StoreError> {
+        let mut item = key.item();
+        item.insert(attr::N.to_owned(), n(1));
+        item.insert(attr::EXPIRES_AT.to_owned(), n(expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(())
+    }
+
+    /// Removes the counter at `key`, if any.
+    pub async fn remove(&self, key: &CounterKey) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .send()
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(())
+    }
+
+    /// Removes every counter under partition `pk` whose sort key starts with `prefix`;
+    /// returns how many.
+    pub async fn remove_all(&self, pk: &str, prefix: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_names("#sk", attr::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            for item in out.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(sk)) = item.get(attr::SK) {
+                    self.remove(&CounterKey::new(pk, sk.clone())).await?;
+                    removed += 1;
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Creates the table (on-demand, TTL on `expires_at`) for local use; `Ok(false)` if it
+    /// exists already.
+    pub async fn create_table(&self) -> Result<bool, StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let mut create = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (name, kind) in [(attr::PK, KeyType::Hash), (attr::SK, KeyType::Range)] {
+            create = create
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(name)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(bad)?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(name)
+                        .key_type(kind)
+                        .build()
+                        .map_err(bad)?,
+                );
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(self.unavailable(e)),
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attr::EXPIRES_AT)
+                    .enabled(true)
+                    .build()
+                    .map_err(bad)?,
+            )
+            .send()
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(true)
+    }
+}
