@@ -165,3 +165,53 @@ fn a_hung_dynamodb_costs_about_a_second_not_five() {
     );
     drop(hung);
 }
+
+#[test]
+fn a_body_flagged_base64_that_is_not_is_a_400_and_the_process_lives_on() {
+    let moto = MotoServer::start();
+    let secret = authcore::generate_secret().unwrap();
+    let f = start(&moto.endpoint(), &secret);
+    let hello = Function::start({
+        let mut spec = FunctionSpec::new(
+            "hello",
+            built_binary("hello").unwrap_or_else(|e| panic!("{e}")),
+        );
+        for (key, value) in local_aws_env(&moto.endpoint()) {
+            spec = spec.env(key, value);
+        }
+        spec
+    })
+    .unwrap();
+    let t = Duration::from_secs(20);
+    let garbled = |name: &str| {
+        let mut v: Value = serde_json::from_slice(&event(name)).unwrap();
+        v["isBase64Encoded"] = Value::Bool(true);
+        v["body"] = Value::String("%%% not base64 %%%".into());
+        v.to_string().into_bytes()
+    };
+    for name in ["authenticate-json.json", "authenticate-http-api.json"] {
+        let (status, body, _) = http(&f.invoke(&garbled(name), t).unwrap());
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{name}: {body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("base64"),
+            "{body}"
+        );
+    }
+    let (status, _, _) = http(&hello.invoke(&garbled("hello.json"), t).unwrap());
+    assert_eq!(status, 200);
+    // The same processes answer the next requests: nothing exited.
+    let (status, body, _) = http(&f.invoke(&event("authenticate-malformed.json"), t).unwrap());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, _, _) = http(&hello.invoke(&event("hello.json"), t).unwrap());
+    assert_eq!(status, 200);
+}

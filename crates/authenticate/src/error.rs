@@ -34,6 +34,9 @@ pub enum EndpointError {
     /// The method is not POST.
     #[error("the token endpoint accepts POST only")]
     WrongMethod,
+    /// The event flags its body as base64 but it does not decode (a direct invoke).
+    #[error("the body is flagged as base64 but is not valid base64")]
+    UndecodableBody,
     /// The body is over [`MAX_BODY_BYTES`].
     #[error("the body is over {MAX_BODY_BYTES} bytes")]
     BodyTooLarge,
@@ -107,6 +110,7 @@ impl EndpointError {
         match self {
             Self::WrongMethod => "wrong_method",
             Self::BodyTooLarge => "body_too_large",
+            Self::UndecodableBody => "undecodable_body",
             Self::WrongContentType => "wrong_content_type",
             Self::MalformedJson => "malformed_json",
             Self::RepeatedParameter(_) => "repeated_parameter",

@@ -233,18 +233,49 @@ fn source_ip(request: &Request) -> Option<&str> {
     }
 }
 
-/// The Lambda handler: parse, sign in, log one event, answer. Never fails: every problem is
-/// an HTTP answer.
+/// Drops a body the event flags as base64 that does not decode, so that turning the event into
+/// a request cannot panic (see `authcore::body`); returns whether it did. `main` calls it on
+/// each event and passes the answer to [`handle`].
+pub fn drop_undecodable_body(event: &mut lambda_http::request::LambdaRequest) -> bool {
+    use lambda_http::request::LambdaRequest;
+    match event {
+        LambdaRequest::ApiGatewayV1(e) => {
+            authcore::body::drop_undecodable(&mut e.body, &mut e.is_base64_encoded)
+        }
+        LambdaRequest::ApiGatewayV2(e) => {
+            authcore::body::drop_undecodable(&mut e.body, &mut e.is_base64_encoded)
+        }
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
+/// The Lambda handler for a request whose event was well formed.
 pub async fn handler(
     state: &State,
     request: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    handle(state, request, false).await
+}
+
+/// The Lambda handler: parse, sign in, log one event, answer. Never fails: every problem is
+/// an HTTP answer. `undecodable_body`: the event's base64 body did not decode (a 400).
+pub async fn handle(
+    state: &State,
+    request: Request,
+    undecodable_body: bool,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let source = Source::from_address(source_ip(&request));
-    let result = match parse_request(request.method(), content_type, request.body().as_ref()) {
+    let parsed = if undecodable_body {
+        Err(EndpointError::UndecodableBody)
+    } else {
+        parse_request(request.method(), content_type, request.body().as_ref())
+    };
+    let result = match parsed {
         Ok(credentials) => sign_in(state, &credentials, &source).await,
         Err(e) => Err(e),
     };

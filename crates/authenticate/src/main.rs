@@ -1,17 +1,28 @@
 //! Wiring only: build the state once, then serve requests with it.
+//!
+//! `lambda_http::run` would turn each event into a request itself, and panic on a base64 body
+//! that does not decode; so the runtime gets `lambda_http`'s own adapter, after the body check.
 
-use authenticate::{State, handler};
-use lambda_http::{Error, service_fn};
+use authenticate::{State, drop_undecodable_body, handle};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    awsenv::logging::init();
     let state = State::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let state = &state;
-    lambda_http::run(service_fn(move |request| async move {
-        handler(state, request).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |mut event: LambdaEvent<LambdaRequest>| async move {
+            let undecodable = drop_undecodable_body(&mut event.payload);
+            Adapter::from(service_fn(move |request| {
+                handle(state, request, undecodable)
+            }))
+            .call(event)
+            .await
+        },
+    ))
     .await
 }

@@ -7,7 +7,7 @@ use lambda_runtime::{Error, service_fn};
 #[cfg_attr(not(feature = "multi-thread"), tokio::main(flavor = "current_thread"))]
 #[cfg_attr(feature = "multi-thread", tokio::main(flavor = "multi_thread"))]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    awsenv::logging::init();
     let state = State::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;

@@ -1,13 +1,23 @@
-//! Wiring only.
+//! Wiring only. A base64 body that does not decode is dropped before `lambda_http`'s adapter
+//! turns the event into a request (it would panic); the route reads no body.
 
 use authcore::AllowedOrigins;
-use lambda_http::{Error, service_fn};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    awsenv::logging::init();
     let cors = AllowedOrigins::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let cors = &cors;
-    lambda_http::run(service_fn(move |request| hello::handler(cors, request))).await
+    lambda_runtime::run(service_fn(
+        move |mut event: LambdaEvent<LambdaRequest>| async move {
+            hello::drop_undecodable_body(&mut event.payload);
+            Adapter::from(service_fn(move |request| hello::handler(cors, request)))
+                .call(event)
+                .await
+        },
+    ))
+    .await
 }

@@ -90,3 +90,42 @@ async fn an_allowed_page_may_read_the_answer_and_others_may_not() {
         );
     }
 }
+
+mod arbitrary_events {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Sample events with any body (flagged base64 or not) and any authorizer context, as
+        /// the function's main runs them: always an answer, never a panic.
+        #[test]
+        fn any_event_gets_an_answer(
+            http_api in any::<bool>(),
+            base64 in any::<bool>(),
+            body in ".{0,100}",
+            context in prop::option::of(prop::collection::hash_map("[a-zA-Z]{1,10}", ".{0,20}", 0..5)),
+        ) {
+            let raw = if http_api {
+                include_str!("../../../events/hello-http-api.json")
+            } else {
+                include_str!("../../../events/hello.json")
+            };
+            let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
+            v["isBase64Encoded"] = base64.into();
+            v["body"] = body.into();
+            if let Some(context) = context {
+                let target = if http_api { &mut v["requestContext"]["authorizer"]["lambda"] } else { &mut v["requestContext"]["authorizer"] };
+                *target = serde_json::to_value(context).unwrap();
+            }
+            let Ok(mut payload) = serde_json::from_value::<lambda_http::request::LambdaRequest>(v) else {
+                return Ok(());
+            };
+            hello::drop_undecodable_body(&mut payload);
+            let request = lambda_http::Request::from(payload);
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let response = rt.block_on(hello::handler(&authcore::AllowedOrigins::None, request)).unwrap();
+            prop_assert!(matches!(response.status().as_u16(), 200 | 403), "{}", response.status());
+        }
+    }
+}
