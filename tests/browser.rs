@@ -3,7 +3,6 @@
 //! The browser is driven by tests/browser_page.py (selenium from the project's virtualenv, over
 //! Debian's chromedriver).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -34,14 +33,6 @@ fn browser() -> (PathBuf, PathBuf) {
     (chromium, driver)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Serves web/ on its own origin with Python's http.server, until dropped.
 struct Page {
     child: Child,
@@ -50,7 +41,7 @@ struct Page {
 
 impl Page {
     fn serve(python: &Path, root: &Path) -> Self {
-        let port = free_port();
+        let port = common::free_port();
         let child = Command::new(python)
             .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
             .arg(root.join("web"))

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use local_runtime::built_binary;
 
+mod common;
+
 struct Dev {
     child: Child,
     lines: mpsc::Receiver<String>,
@@ -83,14 +85,6 @@ impl Dev {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs the printed commands the way a person pastes them into a shell.
 fn run_printed(lines: &[String]) -> (String, String) {
     let commands: Vec<&str> = lines
@@ -156,8 +150,8 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
     let dir = std::env::temp_dir().join(format!("dev-script-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let env_file = dir.join(".env");
-    let port = free_port();
-    let web_port = free_port();
+    let port = common::free_port();
+    let web_port = common::free_port();
 
     let dev = start(port, web_port, &env_file, "rest");
     let printed = dev.until("listening on");

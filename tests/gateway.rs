@@ -23,8 +23,22 @@ struct Reply {
 }
 
 fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    http_from(None, method, url, headers, body)
+}
+
+/// [`http`] from the local source address `from` (such as 127.0.0.2), when given.
+fn http_from(
+    from: Option<&str>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "-i", "--max-time", "30", "-X", method, url]);
+    if let Some(address) = from {
+        cmd.args(["--interface", address]);
+    }
     for (k, v) in headers {
         cmd.args(["-H", &format!("{k}: {v}")]);
     }
@@ -741,4 +755,189 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
             "{what}"
         );
     }
+}
+
+/// Sign-in from `from` (a loopback source address) with `password`.
+fn sign_in_from(base: &str, from: &str, email: &str, password: &str) -> Reply {
+    http_from(
+        Some(from),
+        "POST",
+        &format!("{base}/token"),
+        &[("Content-Type", "application/json")],
+        Some(&json!({"email": email, "password": password}).to_string()),
+    )
+}
+
+#[test]
+fn the_lockout_through_the_gateway_holds_the_attacker_not_the_owner() {
+    let (moto, secret, password) = common::moto_with_reader("owner@example.com");
+    let (gateway, base) = start_gateway(&moto.endpoint(), &secret, &[], &[]);
+    // The attacker, at 127.0.0.2, guesses until held.
+    let mut checked = 0;
+    let held = loop {
+        let r = sign_in_from(&base, "127.0.0.2", "owner@example.com", "guess");
+        assert_eq!(r.status, 401, "{}", r.body);
+        if let Some(retry) = r.headers.get("retry-after") {
+            break retry.parse::<u64>().unwrap();
+        }
+        checked += 1;
+        assert!(checked <= 5, "more than the threshold checked");
+    };
+    assert_eq!(checked, 5);
+    assert!(held >= 1);
+    // Even the right password waits at 127.0.0.2...
+    let r = sign_in_from(&base, "127.0.0.2", "owner@example.com", &password);
+    assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);
+    // ...while the owner, at 127.0.0.3, signs in at once.
+    let started = std::time::Instant::now();
+    let r = sign_in_from(&base, "127.0.0.3", "owner@example.com", &password);
+    assert_eq!(r.status, 200, "{}", r.body);
+    println!(
+        "owner at another address signed in in {:?} while the attacker was held",
+        started.elapsed()
+    );
+
+    // Twenty concurrent wrong guesses from a fresh address: at most five passwords checked,
+    // and Lambda-style instances running side by side.
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                sign_in_from(&base, "127.0.0.4", "owner@example.com", "guess")
+            })
+        })
+        .collect();
+    let replies: Vec<Reply> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let checked = replies
+        .iter()
+        .filter(|r| !r.headers.contains_key("retry-after"))
+        .count();
+    println!("20 concurrent guesses through the gateway: {checked} passwords checked");
+    assert!((1..=5).contains(&checked), "{checked}");
+    assert!(replies.iter().all(|r| r.status == 401));
+    assert!(
+        gateway.instances("AuthenticateFunction") > 1,
+        "overlapping requests start more instances"
+    );
+}
+
+#[test]
+fn an_unknown_email_gets_the_same_answers_through_the_gateway() {
+    let (moto, secret, _) = common::moto_with_reader("real@example.com");
+    let (_, base) = start_gateway(&moto.endpoint(), &secret, &[], &[]);
+    let mut compared = 0;
+    for step in 0..7 {
+        let before = now_seconds();
+        let (real, unknown) = std::thread::scope(|s| {
+            let real = s.spawn(|| sign_in_from(&base, "127.0.0.5", "real@example.com", "guess"));
+            let unknown =
+                s.spawn(|| sign_in_from(&base, "127.0.0.6", "nobody@example.com", "guess"));
+            (real.join().unwrap(), unknown.join().unwrap())
+        });
+        if now_seconds() != before {
+            continue; // Retry-After counts whole seconds: a step across a second boundary
+        }
+        let strip = |r: &Reply| {
+            let mut h = r.headers.clone();
+            h.remove("date"); // the gateway's clock, not the function's answer
+            (r.status, h, r.body.clone())
+        };
+        assert_eq!(strip(&real), strip(&unknown), "step {step}");
+        compared += 1;
+    }
+    assert!(compared >= 5, "only {compared} steps compared");
+}
+
+#[test]
+fn the_local_gateway_refuses_what_api_gateway_refuses() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let (moto, secret, _) = common::moto_with_reader("limits@example.com");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = local_runtime::built_binary("check-token")
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut options = local_gateway::Options::new(root.join("template.yaml"), bin_dir);
+    options.env = local_runtime::local_aws_env(&moto.endpoint())
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    options.env.push(("JWT_SECRET".into(), secret));
+    options.header_timeout = Duration::from_secs(1);
+    let gateway = Arc::new(Gateway::start(&options).unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = gateway.clone();
+    std::thread::spawn(move || serving.serve(listener));
+    let raw = |request: &[u8]| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(request);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    // Headers over API Gateway's 10 KiB: 431, whatever follows.
+    let big = format!(
+        "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(12 * 1024)
+    );
+    let answer = raw(big.as_bytes());
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "a 12 KiB head: {answer:?}"
+    );
+    // A malformed request is a 400, not a 413.
+    assert!(raw(b"GARBAGE\r\n\r\n").starts_with("HTTP/1.1 400"));
+    let bad_chunks =
+        b"POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n\r\n";
+    assert!(
+        raw(bad_chunks).starts_with("HTTP/1.1 400"),
+        "{}",
+        raw(bad_chunks)
+    );
+    // A body over 10 MB is a 413.
+    let body = "x".repeat(10 * 1024 * 1024 + 1);
+    let r = http(
+        "POST",
+        &format!("http://{addr}/token"),
+        &[("Content-Type", "application/json"), ("Expect", "")],
+        Some(&body),
+    );
+    assert_eq!(r.status, 413);
+    // A client that never finishes its head is disconnected after the header timeout.
+    let started = std::time::Instant::now();
+    let slow = raw(b"GET /hello HTTP/1.1\r\nHost: x\r\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "kept {:?}",
+        started.elapsed()
+    );
+    assert!(!slow.contains("200"), "{slow}");
+    // Hundreds of stalled connections cost tasks, not threads.
+    let threads = || {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let before = threads();
+    let stalled: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /hello HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let during = threads();
+    assert!(
+        during < before + 20,
+        "{before} threads before, {during} with 300 stalled connections"
+    );
+    drop(stalled);
+    // And it still serves.
+    let ok = http("GET", &format!("http://{addr}/hello"), &[], None);
+    assert_eq!(ok.status, 401);
 }

@@ -95,3 +95,12 @@ pub fn moto_with_reader(email: &str) -> (MotoServer, String, String) {
     );
     (moto, secret, password)
 }
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -153,7 +153,7 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
         .build()
         .unwrap();
     let source = authenticate::Source::from_address(Some("198.51.100.7"));
-    let now = authcore::token::now_seconds();
+    let now = authcore::token::now_millis();
     for _ in 0..5 {
         rt.block_on(guard.reserve("ada@example.com", &source, now))
             .unwrap();

@@ -236,14 +236,17 @@ impl Guard {
         }
     }
 
-    /// Reserves an attempt on `email` from `source` at `now`, before any password is checked:
-    /// held if a counter says so, else counted with one conditional write.
+    /// Reserves an attempt on `email` from `source` at `now_ms` (milliseconds since the epoch),
+    /// before any password is checked: held if a counter says so, else counted with one
+    /// conditional write. Holds are kept in milliseconds, so that a one-second hold lasts one
+    /// second; expiry (the table's TTL) is in seconds.
     pub async fn reserve(
         &self,
         email: &str,
         source: &Source,
-        now: u64,
+        now_ms: u64,
     ) -> Result<Reservation, GuardError> {
+        let now = now_ms / 1000;
         let mut r = self.keys(email, source);
         let p = &self.policy;
         for _ in 0..MAX_RACES {
@@ -257,7 +260,7 @@ impl Guard {
                 self.store.get_many(&keys).await?.try_into().map_err(|_| {
                     StoreError::Unavailable("attempts: wrong number of counters".into())
                 })?;
-            let held = |c: &Counter, limit: u64| c.live(now) && c.n >= limit && c.next_at > now;
+            let held = |c: &Counter, limit: u64| c.live(now) && c.n >= limit && c.next_at > now_ms;
             let hold = if held(&pair, 0) {
                 Some((pair.next_at, HeldBy::AccountAndSource))
             } else if held(&from, p.source_threshold) {
@@ -269,16 +272,16 @@ impl Guard {
             };
             if let Some((until, by)) = hold {
                 return Err(GuardError::Held {
-                    retry_after: until - now,
+                    retry_after: (until - now_ms).div_ceil(1000),
                     by,
                 });
             }
             let n = if pair.live(now) { pair.n + 1 } else { 1 };
-            let next_at = now + p.hold_seconds(n, p.threshold);
+            let next_at = now_ms + p.hold_seconds(n, p.threshold) * 1000;
             let next = Counter {
                 n,
                 next_at,
-                expires_at: next_at + p.quiet,
+                expires_at: next_at.div_ceil(1000) + p.quiet,
                 version: 0,
             };
             if self
@@ -296,14 +299,15 @@ impl Guard {
         })
     }
 
-    /// Settles a reserved attempt: a success clears its counter and remembers the source; a
-    /// failure counts against the source and the account.
+    /// Settles a reserved attempt at `now_ms`: a success clears its counter and remembers the
+    /// source; a failure counts against the source and the account.
     pub async fn settle(
         &self,
         r: &Reservation,
         succeeded: bool,
-        now: u64,
+        now_ms: u64,
     ) -> Result<(), StoreError> {
+        let now = now_ms / 1000;
         if succeeded {
             let (cleared, marked) = tokio::join!(
                 self.store.remove(&r.pair),
@@ -313,19 +317,20 @@ impl Guard {
         }
         let p = &self.policy;
         let (from, account) = tokio::join!(
-            self.count(&r.source, p.source_threshold, now),
-            self.count(&r.account, p.account_ceiling, now)
+            self.count(&r.source, p.source_threshold, now_ms),
+            self.count(&r.account, p.account_ceiling, now_ms)
         );
         from.and(account)
     }
 
     /// Counts a failure at `key`; from `limit` on, holds the next attempt.
-    async fn count(&self, key: &CounterKey, limit: u64, now: u64) -> Result<(), StoreError> {
+    async fn count(&self, key: &CounterKey, limit: u64, now_ms: u64) -> Result<(), StoreError> {
         let p = &self.policy;
+        let now = now_ms / 1000;
         let n = self.store.add(key, now, now + p.max_hold + p.quiet).await?;
         let hold = p.hold_seconds(n, limit);
         if hold > 0 {
-            self.store.hold_until(key, now + hold).await?;
+            self.store.hold_until(key, now_ms + hold * 1000).await?;
         }
         Ok(())
     }

@@ -656,15 +656,15 @@ async fn holds_double_up_to_the_maximum_and_quiet_resets_them() {
     };
     let guard = authenticate::Guard::new(store, policy, authenticate::attempts_hash(&key));
     let source = Source::from_address(Some("203.0.113.7"));
-    let t0 = 1_000_000;
-    let mut now = t0;
+    // Milliseconds since the epoch, as the handler passes them.
+    let mut now = 1_000_000_000;
     let mut holds = Vec::new();
     for _ in 0..8 {
         match guard.reserve("ada@example.com", &source, now).await {
             Ok(_) => {}
             Err(GuardError::Held { retry_after, .. }) => {
                 holds.push(retry_after);
-                now += retry_after;
+                now += retry_after * 1000;
                 guard
                     .reserve("ada@example.com", &source, now)
                     .await
@@ -676,7 +676,7 @@ async fn holds_double_up_to_the_maximum_and_quiet_resets_them() {
     // Three free attempts, then 1, 2, 4, 8 (the maximum), 8 s.
     assert_eq!(holds, [1, 2, 4, 8, 8]);
     // After the hold and a quiet minute, it starts again: three free attempts.
-    now += 8 + 60;
+    now += (8 + 60) * 1000;
     for _ in 0..3 {
         guard
             .reserve("ada@example.com", &source, now)

@@ -35,7 +35,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
-use local_runtime::{Function, FunctionSpec, RuntimeError};
+use local_runtime::{FunctionSpec, Pool, RuntimeError};
 use serde_json::{Value, json};
 
 use crate::template::{Stack, TemplateError};
@@ -47,6 +47,12 @@ pub const LOCAL_API_ID: &str = "local";
 pub(crate) const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// API Gateway's payload limit: larger bodies get a 413.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// API Gateway's limit on the request line and headers together: larger heads get a 431.
+pub const MAX_HEAD_BYTES: usize = 10 * 1024;
+/// How long a client may take to send the request line and headers, by default.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send the body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Variables passed from the gateway's environment to every function.
 /// The misspelled Secrets Manager variable is passed on too, so the functions warn about it.
 const PASSTHROUGH: [&str; 12] = [
@@ -128,6 +134,10 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Copy the functions' logs to standard error.
     pub echo_logs: bool,
+    /// The most instances of one function running at once, as Lambda scales out.
+    pub max_instances: usize,
+    /// How long a client may take to send its request line and headers.
+    pub header_timeout: Duration,
 }
 
 impl Options {
@@ -141,6 +151,8 @@ impl Options {
             env_vars: HashMap::new(),
             env: Vec::new(),
             echo_logs: false,
+            max_instances: local_runtime::pool::DEFAULT_MAX_INSTANCES,
+            header_timeout: HEADER_READ_TIMEOUT,
         }
     }
 
@@ -261,10 +273,11 @@ pub(crate) fn query_values(req: &Request<Bytes>) -> HashMap<String, Vec<String>>
 pub struct Gateway {
     stack: Stack,
     api: Flavour,
-    functions: HashMap<String, Function>,
+    functions: HashMap<String, Pool>,
     cache: Mutex<HashMap<(String, String), rest::Cached>>,
     http_cache: Mutex<HashMap<(String, String), http_api::HttpCached>>,
     authorizer_calls: AtomicU64,
+    header_timeout: Duration,
     region: String,
     next_id: AtomicU64,
 }
@@ -282,9 +295,11 @@ impl Gateway {
         let mut functions = HashMap::new();
         for (id, def) in &stack.functions {
             let spec = function_spec(options, id, def)?;
-            let f = Function::start(spec).map_err(|source| GatewayError::Function {
-                name: id.clone(),
-                source,
+            let f = Pool::start(spec, options.max_instances).map_err(|source| {
+                GatewayError::Function {
+                    name: id.clone(),
+                    source,
+                }
             })?;
             functions.insert(id.clone(), f);
         }
@@ -295,6 +310,7 @@ impl Gateway {
             cache: Mutex::new(HashMap::new()),
             http_cache: Mutex::new(HashMap::new()),
             authorizer_calls: AtomicU64::new(0),
+            header_timeout: options.header_timeout,
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
             next_id: AtomicU64::new(1),
         })
@@ -328,20 +344,29 @@ impl Gateway {
         self.authorizer_calls.load(Ordering::Relaxed)
     }
 
+    /// How many instances of function `logical_id` are running.
+    pub fn instances(&self, logical_id: &str) -> usize {
+        self.functions.get(logical_id).map_or(0, Pool::instances)
+    }
+
     /// Everything function `logical_id` has printed.
     pub fn function_logs(&self, logical_id: &str) -> String {
         self.functions
             .get(logical_id)
-            .map(Function::logs)
+            .map(Pool::logs)
             .unwrap_or_default()
     }
 
     /// Serves HTTP/1.1 on `listener` with hyper until the process ends, logging one line per
-    /// request. Function invocations block, so each runs on tokio's blocking pool.
+    /// request. Connections are tasks, not threads; a head over [`MAX_HEAD_BYTES`] is a 431,
+    /// a malformed request a 400 (hyper's own answers), a client that does not send its head
+    /// within the header timeout is disconnected. Function invocations block, so each runs on
+    /// tokio's blocking pool, capped.
     pub fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .max_blocking_threads(64)
             .enable_all()
             .build()?;
         runtime.block_on(async move {
@@ -354,10 +379,12 @@ impl Gateway {
                 let gateway = self.clone();
                 let service =
                     hyper::service::service_fn(move |req| gateway.clone().serve_one(req, peer));
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service),
-                );
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(self.header_timeout)
+                    .max_buf_size(MAX_HEAD_BYTES)
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::spawn(connection);
             }
         })
     }
@@ -370,8 +397,28 @@ impl Gateway {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-        let (response, cache) = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(body) => {
+        // hyper's buffer bounds the memory a head may take; API Gateway's limit is exact.
+        let head_bytes = parts.method.as_str().len()
+            + parts.uri.to_string().len()
+            + parts
+                .headers
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 4)
+                .sum::<usize>();
+        if head_bytes > MAX_HEAD_BYTES {
+            let response = json_response(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                json!({"message": "Request Header Fields Too Large"}).to_string(),
+            );
+            eprintln!("{method} {path} 431 {head_bytes} bytes of request line and headers");
+            return Ok(response.map(Full::new));
+        }
+        let read = tokio::time::timeout(
+            BODY_READ_TIMEOUT,
+            Limited::new(body, MAX_BODY_BYTES).collect(),
+        );
+        let (response, cache) = match read.await {
+            Ok(Ok(body)) => {
                 let req = Request::from_parts(parts, body.to_bytes());
                 tokio::task::spawn_blocking(move || self.handle(&req, Some(peer)))
                     .await
@@ -382,10 +429,28 @@ impl Gateway {
                         )
                     })
             }
-            Err(_) => {
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
                 let req = Request::from_parts(parts, Bytes::new());
                 (self.too_large(&req), CacheUse::None)
             }
+            // A body that breaks off or is malformed (bad chunking): the client's fault.
+            Ok(Err(_)) => (
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({"message": "Bad Request"}).to_string(),
+                ),
+                CacheUse::None,
+            ),
+            Err(_) => (
+                json_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    json!({"message": "Request Timeout"}).to_string(),
+                ),
+                CacheUse::None,
+            ),
         };
         eprintln!(
             "{method} {path} {} {}ms authorizer-cache={}",

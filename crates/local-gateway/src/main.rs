@@ -35,6 +35,10 @@ struct Cli {
     /// Extra environment per function, in `sam local`'s --env-vars JSON format.
     #[arg(long)]
     env_vars: Option<PathBuf>,
+    /// The most instances of one function running at once (Lambda starts more as requests
+    /// overlap).
+    #[arg(long, default_value_t = local_runtime::pool::DEFAULT_MAX_INSTANCES)]
+    max_instances: usize,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
     options.api = cli.api;
     options.parameters = cli.parameters.into_iter().collect::<HashMap<_, _>>();
     options.echo_logs = true;
+    options.max_instances = cli.max_instances;
     if let Some(path) = &cli.env_vars {
         let read = std::fs::read_to_string(path)
             .map_err(|e| local_gateway::GatewayError::EnvVars(format!("{}: {e}", path.display())))

@@ -6,6 +6,9 @@
 //! plain blocking API: [`Function::invoke`] waits for the answer.
 
 pub mod moto;
+pub mod pool;
+
+pub use pool::Pool;
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;

@@ -4,7 +4,8 @@
 //!
 //! - Table name: `ATTEMPTS_TABLE`. Partition key `pk`, sort key `sk` (strings): keyed hashes,
 //!   never an email or an address in clear.
-//! - `n`: the count. `next_at`: seconds since the epoch before which the next attempt is held.
+//! - `n`: the count. `next_at`: milliseconds since the epoch before which the next attempt is
+//!   held.
 //!   `expires_at`: when the item stops counting (the table's TTL attribute; DynamoDB deletes
 //!   expired items a day or two late, so readers ignore them themselves). `v`: a version, for
 //!   compare-and-set.
@@ -27,7 +28,7 @@ pub mod attr {
     pub const SK: &str = "sk";
     /// The count.
     pub const N: &str = "n";
-    /// When the next attempt may run, seconds since the epoch.
+    /// When the next attempt may run, milliseconds since the epoch.
     pub const NEXT_AT: &str = "next_at";
     /// When the item stops counting, seconds since the epoch (the TTL attribute).
     pub const EXPIRES_AT: &str = "expires_at";
@@ -66,7 +67,7 @@ impl CounterKey {
 pub struct Counter {
     /// The count.
     pub n: u64,
-    /// Seconds since the epoch before which the next attempt is held.
+    /// Milliseconds since the epoch before which the next attempt is held.
     pub next_at: u64,
     /// Seconds since the epoch when it stops counting.
     pub expires_at: u64,
@@ -245,16 +246,7 @@ impl AttemptStore {
             Err(e) => match classify(&self.table, e) {
                 // Expired: start again at one (a concurrent restart is harmless: both write 1).
                 Failure::ConditionFailed => {
-                    let mut item = key.item();
-                    item.insert(attr::N.to_owned(), n(1));
-                    item.insert(attr::EXPIRES_AT.to_owned(), n(expires_at));
-                    self.client
-                        .put_item()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .send()
-                        .await
-                        .map_err(|e| self.unavailable(e))?;
+                    self.mark(key, expires_at).await?;
                     Ok(1)
                 }
                 Failure::Store(e) => Err(e),

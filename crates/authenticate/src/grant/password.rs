@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use authcore::password::Verification;
-use authcore::token::{Subject, now_seconds};
+use authcore::token::{Subject, now_millis};
 use authcore::{new_user_id, normalize_email};
 use userstore::User;
 
@@ -41,7 +41,7 @@ pub async fn sign_in(
         Ok(e) => e.clone(),
         Err(_) => credentials.email.trim().to_lowercase(),
     };
-    let reservation = match state.guard.reserve(&counted, source, now_seconds()).await {
+    let reservation = match state.guard.reserve(&counted, source, now_millis()).await {
         Ok(r) => r,
         Err(GuardError::Held { retry_after, by }) => {
             return Err(EndpointError::InvalidGrant(Refusal::Held {
@@ -65,7 +65,7 @@ pub async fn sign_in(
     let succeeded = checked.is_ok();
     if let Err(e) = state
         .guard
-        .settle(&reservation, succeeded, now_seconds())
+        .settle(&reservation, succeeded, now_millis())
         .await
     {
         tracing::error!(error = %e, "failed to settle the attempt");
