@@ -105,6 +105,7 @@ fn main() {
             .env(key.0, key.1)
             .env("USERS_TABLE", "cold-start-users")
             .env("ATTEMPTS_TABLE", "cold-start-attempts")
+            .env("SESSIONS_TABLE", "cold-start-sessions")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN");
         for (k, v) in local_aws_env(&endpoint) {
             spec = spec.env(k, v);

@@ -66,7 +66,7 @@ else
 fi
 
 # Locally, the template's tables are named after their logical ids.
-export USERS_TABLE=UsersTable ATTEMPTS_TABLE=AttemptsTable
+export USERS_TABLE=UsersTable ATTEMPTS_TABLE=AttemptsTable SESSIONS_TABLE=SessionsTable
 "$BIN/authctl" table create >/dev/null
 DEMO_PASSWORD=$("$BIN/authctl" secret generate | cut -c1-16)
 if "$BIN/authctl" user list | grep -q "\"email\":\"$DEMO_EMAIL\""; then

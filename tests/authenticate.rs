@@ -18,7 +18,8 @@ fn start(endpoint: &str, secret: &str) -> Function {
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", secret)
         .env("USERS_TABLE", "e2e-users")
-        .env("ATTEMPTS_TABLE", "AttemptsTable");
+        .env("ATTEMPTS_TABLE", "AttemptsTable")
+        .env("SESSIONS_TABLE", "SessionsTable");
     for (key, value) in local_aws_env(endpoint) {
         spec = spec.env(key, value);
     }
@@ -138,7 +139,8 @@ fn a_hung_dynamodb_costs_about_a_second_not_five() {
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", authcore::generate_secret().unwrap())
         .env("USERS_TABLE", "e2e-users")
-        .env("ATTEMPTS_TABLE", "AttemptsTable");
+        .env("ATTEMPTS_TABLE", "AttemptsTable")
+        .env("SESSIONS_TABLE", "SessionsTable");
     for (key, value) in local_aws_env(&endpoint) {
         // The deployed default budget, not the one tests give moto.
         if key != "DYNAMODB_TIMEOUT_MS" {

@@ -9,6 +9,9 @@ import os
 import re
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -53,6 +56,24 @@ def stored():
         "return JSON.stringify({local: {...localStorage}, session: {...sessionStorage}, cookies: document.cookie});")
 
 
+def refresh_token():
+    """The refresh token in the page's memory (the test peeks; no storage holds it)."""
+    return driver.execute_script("return session && session.refresh")
+
+
+def api_post(path, form):
+    """POST a form to the API, as another client would; the status."""
+    data = urllib.parse.urlencode(form).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{api_url}{path}", data=data), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+api_url = env["API_URL"]
+
+
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
@@ -91,32 +112,53 @@ try:
     element("call-hello").click()
     wait_text("greeting", f"Hello, {env['NAME']}!")
 
-    # Sign out: the session is gone, the form is back.
+    # A 401 (here, an access token spoiled in memory) makes the page refresh once and retry.
+    first_refresh = refresh_token()
+    check(first_refresh and len(first_refresh) == 43, "a refresh token in memory")
+    driver.execute_script("session.token = 'spoiled.access.token'")
+    element("call-hello").click()
+    WebDriverWait(driver, 15).until(lambda d: refresh_token() not in (None, first_refresh))
+    wait_text("greeting", f"Hello, {env['NAME']}!")
+    check(element("session").is_displayed(), "still signed in after the refresh")
+    # Before the access token expires, the page refreshes by itself.
+    before = refresh_token()
+    WebDriverWait(driver, int(env["EXPIRY_SECONDS"]) + 15).until(lambda d: refresh_token() not in (None, before))
+    check(element("session").is_displayed(), "still signed in after the scheduled refresh")
+
+    # Revoked elsewhere (another device's sign-out, an administrator): the next 401 finds the
+    # refresh refused, and the page asks to sign in again.
+    check(api_post("/revoke", {"token": refresh_token()}) == 200, "revoked from outside")
+    driver.execute_script("session.token = 'spoiled.access.token'")
+    element("call-hello").click()
+    wait_text("notice", "Your session has expired. Sign in again.")
+    check(element("signin-card").is_displayed() and not element("session").is_displayed(),
+          "after revocation: the sign-in form, no session")
+
+    # Sign out: the session is gone here and at the API.
+    sign_in(env["PASSWORD"])
+    wait_visible("session")
+    last = refresh_token()
     element("signout").click()
     wait_visible("signin-card")
     check(not element("session").is_displayed(), "signed out: no session")
     check(element("notice").text == "You are signed out.", f"sign-out notice: {element('notice').text!r}")
     check(element("greeting").text == "", "signed out: no greeting left")
     check("eyJ" not in stored(), "signed out: no token stored")
+    WebDriverWait(driver, 10).until(
+        lambda d: api_post("/token", {"grant_type": "refresh_token", "refresh_token": last}) == 400)
 
-    # A token that expires: when the countdown ends the page asks the API, gets the 401 and
-    # asks the person to sign in again.
-    sign_in(env["PASSWORD"])
-    wait_visible("session")
-    wait_text("notice", "Your session has expired. Sign in again.", timeout=int(env["EXPIRY_SECONDS"]) + 30)
-    check(element("signin-card").is_displayed() and not element("session").is_displayed(),
-          "after expiry: the sign-in form, no session")
-
-    # No error in the console, except the 401s the flow asked for (wrong password, expiry),
-    # which Chromium reports for any failed request.
+    # No error in the console, except the 401s and 400s the flow asked for (wrong password,
+    # spoiled tokens, the refused refresh), which Chromium reports for any failed request.
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    unexpected = [e["message"] for e in errors if "status of 401" not in e["message"]]
+    unexpected = [e["message"] for e in errors
+                  if "status of 401" not in e["message"] and "status of 400" not in e["message"]]
     check(not unexpected, f"console errors: {unexpected}")
     check(len(errors) >= 2, f"the two expected 401s are in the console log: {errors}")
     print(f"browser checks passed; screenshot at {env['SCREENSHOT']}")
 except Exception as e:  # noqa: BLE001 - report any failure with the page's state
     body = driver.find_element(By.TAG_NAME, "body").text
-    print(f"browser check failed: {e!r}\n--- page text ---\n{body}", file=sys.stderr)
+    console = [entry["message"] for entry in driver.get_log("browser")]
+    print(f"browser check failed: {e!r}\n--- page text ---\n{body}\n--- console ---\n{console}", file=sys.stderr)
     sys.exit(1)
 finally:
     driver.quit()

@@ -78,6 +78,7 @@ fn only_the_per_service_endpoint_variables_reach_the_local_server() {
             .env("JWT_SECRET_ARN", &arn)
             .env("USERS_TABLE", "endpoint-users")
             .env("ATTEMPTS_TABLE", "AttemptsTable")
+            .env("SESSIONS_TABLE", "SessionsTable")
             .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &endpoint)
             .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
     )

@@ -230,6 +230,42 @@ fn black_box_checks(t: &Target) {
         )),
     );
     assert_eq!(form.status, 200, "{}", form.body);
+
+    // Sessions: the refresh token rotates, /revoke ends the session, reuse is refused.
+    let refresh = |token: &str| {
+        http(
+            "POST",
+            &url,
+            &json_ct,
+            Some(&json!({"grant_type": "refresh_token", "refresh_token": token}).to_string()),
+        )
+    };
+    let r1 = form.body["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = refresh(&r1);
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let r2 = rotated.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    let fresh = rotated.body["access_token"].as_str().unwrap();
+    assert_eq!(t.hello(Some(&format!("Bearer {fresh}"))).status, 200);
+    let revoke = |token: &str| {
+        http(
+            "POST",
+            &format!("{}/revoke", t.base),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(&format!("token={token}")),
+        )
+    };
+    for token in [r2.as_str(), r2.as_str(), "unknown-token"] {
+        let r = revoke(token);
+        assert_eq!(r.status, 200, "{token}: {}", r.body);
+    }
+    for token in [r1.as_str(), r2.as_str()] {
+        let r = refresh(token);
+        assert_eq!(
+            (r.status, r.body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
 }
 
 /// The origin allowed by the local stacks' `AllowedOrigins` (the first, which the REST API's own

@@ -19,7 +19,8 @@ fn verbose(binary: &str, endpoint: &str, secret: &str) -> Function {
     let mut spec = FunctionSpec::new(binary, path)
         .env("JWT_SECRET", secret)
         .env("USERS_TABLE", "UsersTable")
-        .env("ATTEMPTS_TABLE", "AttemptsTable");
+        .env("ATTEMPTS_TABLE", "AttemptsTable")
+        .env("SESSIONS_TABLE", "SessionsTable");
     for (k, v) in local_aws_env(endpoint) {
         spec = spec.env(k, v);
     }
@@ -70,6 +71,45 @@ fn no_function_logs_a_secret_even_at_trace() {
         .as_str()
         .unwrap_or_else(|| panic!("{issued:?}\n{}", authenticate.logs()))
         .to_owned();
+    let refresh_token = body(&issued)["refresh_token"].as_str().unwrap().to_owned();
+    // A refresh, a reuse of the rotated token, and a revocation.
+    let with_body = |path: &str, b: Value| {
+        let mut event: Value =
+            serde_json::from_str(&testkit::event("authenticate-json.json", "")).unwrap();
+        event["path"] = Value::String(path.to_owned());
+        event["body"] = Value::String(b.to_string());
+        event.to_string().into_bytes()
+    };
+    let refreshed = authenticate
+        .invoke(
+            &with_body(
+                "/token",
+                serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+            ),
+            TIMEOUT,
+        )
+        .unwrap();
+    let next_refresh = body(&refreshed)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reused = authenticate
+        .invoke(
+            &with_body(
+                "/token",
+                serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+            ),
+            TIMEOUT,
+        )
+        .unwrap();
+    assert_eq!(body(&reused)["error"], "invalid_grant");
+    let revoked = authenticate
+        .invoke(
+            &with_body("/revoke", serde_json::json!({"token": next_refresh})),
+            TIMEOUT,
+        )
+        .unwrap();
+    assert_eq!(body(&revoked), serde_json::json!({}));
     let wrong = "wrong horse battery staple";
     assert_eq!(
         body(
@@ -121,7 +161,7 @@ fn no_function_logs_a_secret_even_at_trace() {
         (
             "authenticate",
             authenticate.logs_until(
-                |l| l.matches("token request").count() >= 2,
+                |l| l.contains("revoke request") && l.matches("token request").count() >= 4,
                 Duration::from_secs(5),
             ),
         ),
@@ -148,6 +188,14 @@ fn no_function_logs_a_secret_even_at_trace() {
             ("the stored hash", hash.as_str()),
             ("an argon2 hash", "$argon2id$"),
             ("the signing key", secret.as_str()),
+            ("the refresh token", refresh_token.as_str()),
+            ("the next refresh token", next_refresh.as_str()),
+            (
+                "a refresh token's hash",
+                authcore::token::refresh::hash(&refresh_token)
+                    .unwrap()
+                    .as_str(),
+            ),
         ] {
             assert!(!text.contains(needle), "{name} logged {what} at TRACE");
         }

@@ -63,8 +63,24 @@ for st in statements(au):
 check(by_resource == {
     json.dumps({"Fn::GetAtt": ["UsersTable", "Arn"]}): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     json.dumps({"Fn::GetAtt": ["AttemptsTable", "Arn"]}): {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    json.dumps({"Fn::GetAtt": ["SessionsTable", "Arn"]}): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     json.dumps({"Ref": "SigningKey"}): {"secretsmanager:GetSecretValue"},
 }, f"authenticate: least privilege per resource, has {by_resource}")
+sessions = res["SessionsTable"]
+sp = sessions["Properties"]
+check(sessions.get("DeletionPolicy") == "Retain", "sessions table kept when the stack is deleted")
+check(sp["BillingMode"] == "PAY_PER_REQUEST" and sp["SSESpecification"]["SSEEnabled"] is True
+      and sp["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, "sessions table: on demand, encrypted, PITR")
+check(sp["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}, "sessions expire by TTL")
+check([i["IndexName"] for i in sp["GlobalSecondaryIndexes"]] == ["by_user"], "sessions listed per user")
+for name in ("CheckTokenFunction", "HelloFunction"):
+    props, _ = fn(name)
+    check("SessionsTable" not in json.dumps(props.get("Policies", [])), f"{name} cannot touch sessions")
+check(au["Environment"]["Variables"].get("SESSIONS_TABLE") == {"Ref": "SessionsTable"} and au["Environment"]["Variables"].get("REFRESH_TTL_SECONDS") == {"Ref": "RefreshTokenTtlSeconds"}
+      and au["Environment"]["Variables"].get("SESSION_MAX_SECONDS") == {"Ref": "SessionMaxSeconds"}, "session settings from parameters")
+for ev, kind in (("Revoke", "RestApiId"), ("RevokeHttpApi", "ApiId")):
+    rp = au["Events"][ev]["Properties"]
+    check(rp["Path"] == "/revoke" and rp["Method"].lower() == "post" and rp["Auth"]["Authorizer"] == "NONE", f"{ev}: POST /revoke without the authorizer")
 aenv = au["Environment"]["Variables"]
 check(aenv.get("ATTEMPTS_TABLE") == {"Ref": "AttemptsTable"}, "authenticate counts attempts in AttemptsTable")
 for var, param in (("LOCKOUT_THRESHOLD", "LockoutThreshold"), ("LOCKOUT_MAX_SECONDS", "LockoutMaxSeconds"),

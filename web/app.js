@@ -1,15 +1,16 @@
 // The sign-in page: POST /token, then GET /hello with the bearer token.
 //
-// The access token is kept in this script's memory only, never in localStorage, sessionStorage
-// or a cookie: a script injected into the page (XSS) could read it from storage, and it would
-// outlive the tab. The price is that a reload signs the person out. Only the API's base URL is
-// remembered.
+// The access token and the refresh token are kept in this script's memory only, never in
+// localStorage, sessionStorage or a cookie: a script injected into the page (XSS) could read
+// them from storage, and they would outlive the tab. The price is that a reload signs the
+// person out. Only the API's base URL is remembered. The access token is refreshed shortly
+// before it expires, and once after a 401; signing out revokes the session (POST /revoke).
 "use strict";
 
 const API_KEY = "lambda-auth.api";
 const DEFAULT_API = "http://127.0.0.1:3000";
 
-/** The current session: { token, expiresAt (ms since the epoch) }, or null. */
+/** The current session: { token, expiresAt, lifetime (ms), refresh }, or null. */
 let session = null;
 let countdown = null;
 
@@ -85,7 +86,8 @@ async function signIn(event) {
       return;
     }
     $("password").value = "";
-    session = { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
+    session = null;
+    adopt(body);
     show($("notice"), "");
     await callHello();
   } catch {
@@ -95,8 +97,42 @@ async function signIn(event) {
   }
 }
 
-/** GET /hello with the token: the greeting and claims, or the way back to sign-in on a 401. */
-async function callHello() {
+/** Keeps the tokens of a /token answer (sign-in or refresh). */
+function adopt(body) {
+  session = {
+    token: body.access_token,
+    expiresAt: Date.now() + body.expires_in * 1000,
+    lifetime: body.expires_in * 1000,
+    refresh: body.refresh_token || null,
+  };
+}
+
+/** Exchanges the refresh token for new tokens; false when the session is over. */
+async function refreshTokens() {
+  const current = session;
+  if (!current || !current.refresh) {
+    return false;
+  }
+  try {
+    const response = await fetch(`${apiBase()}/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ grant_type: "refresh_token", refresh_token: current.refresh }),
+    });
+    const body = await readJson(response);
+    if (session !== current || !response.ok || !body.access_token) {
+      return false; // refused, or signed out meanwhile
+    }
+    adopt(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** GET /hello with the token: the greeting and claims; on a 401, one refresh and a retry,
+ * else the way back to sign-in. */
+async function callHello(retried = false) {
   if (!session) {
     return;
   }
@@ -112,7 +148,11 @@ async function callHello() {
   }
   const body = await readJson(response);
   if (response.status === 401) {
-    endSession("Your session has expired. Sign in again.");
+    if (!retried && await refreshTokens()) {
+      await callHello(true);
+    } else {
+      endSession("Your session has expired. Sign in again.");
+    }
     return;
   }
   if (!response.ok) {
@@ -149,8 +189,18 @@ function startCountdown() {
     const minutes = Math.floor(left / 60);
     const seconds = String(left % 60).padStart(2, "0");
     $("expires-in").textContent = left > 0 ? `${minutes}:${seconds}` : "now";
-    if (left === 0) {
-      // The API judges: a 401 brings back the sign-in form.
+    // Refresh when a fifth of the lifetime (at least 10 s) is left.
+    const margin = Math.max(10_000, session.lifetime / 5);
+    if (session.refresh && session.expiresAt - Date.now() <= margin && !session.refreshing) {
+      const current = session;
+      current.refreshing = true;
+      refreshTokens().then((ok) => {
+        if (!ok && session === current) {
+          endSession("Your session has expired. Sign in again.");
+        }
+      });
+    } else if (left === 0 && !session.refresh) {
+      // No refresh token: the API judges, and a 401 brings back the sign-in form.
       clearInterval(countdown);
       countdown = null;
       callHello();
@@ -158,6 +208,23 @@ function startCountdown() {
   };
   tick();
   countdown = setInterval(tick, 1000);
+}
+
+/** Ends the session at the API (its refresh token stops working), then here. */
+async function signOut() {
+  const refresh = session && session.refresh;
+  endSession("You are signed out.");
+  if (refresh) {
+    try {
+      await fetch(`${apiBase()}/revoke`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: refresh, token_type_hint: "refresh_token" }),
+      });
+    } catch {
+      // The access token still expires on its own; nothing else to do.
+    }
+  }
 }
 
 function endSession(message) {
@@ -180,8 +247,8 @@ function init() {
     window.localStorage.setItem(API_KEY, apiBase());
   });
   $("signin").addEventListener("submit", signIn);
-  $("call-hello").addEventListener("click", callHello);
-  $("signout").addEventListener("click", () => endSession("You are signed out."));
+  $("call-hello").addEventListener("click", () => callHello());
+  $("signout").addEventListener("click", signOut);
 }
 
 init();

@@ -34,7 +34,10 @@ pub fn add_user(
         (add, format!("{password}\n")),
     ] {
         // Locally, the template's attempts table is named after its logical id too.
-        let attempts = [("ATTEMPTS_TABLE", "AttemptsTable")];
+        let attempts = [
+            ("ATTEMPTS_TABLE", "AttemptsTable"),
+            ("SESSIONS_TABLE", "SessionsTable"),
+        ];
         let out = testkit::authctl(&authctl, endpoint, table, &args, &stdin, &attempts);
         assert!(out.status.success(), "authctl {args:?}: {out:?}");
     }

@@ -12,6 +12,7 @@ use authcore::{Config, TokenIssuer, TokenVerifier, new_user_id, normalize_email}
 use authenticate::{Guard, LockoutPolicy};
 use clap::{Parser, Subcommand};
 use userstore::attempts::AttemptStore;
+use userstore::sessions::SessionStore;
 use userstore::{User, UserStore};
 
 #[derive(Parser)]
@@ -31,6 +32,14 @@ struct Cli {
         default_value = "attempts"
     )]
     attempts_table: String,
+    /// The DynamoDB sessions table (refresh tokens).
+    #[arg(
+        long,
+        env = "SESSIONS_TABLE",
+        global = true,
+        default_value = "sessions"
+    )]
+    sessions_table: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -59,8 +68,8 @@ enum SecretCommand {
 
 #[derive(Subcommand)]
 enum TableCommand {
-    /// Create the users and attempts tables (on-demand billing), for local use. Succeeds if
-    /// they exist already.
+    /// Create the users, attempts and sessions tables (on-demand billing), for local use.
+    /// Succeeds if they exist already.
     Create,
 }
 
@@ -80,12 +89,12 @@ enum UserCommand {
     },
     /// List users (no password hashes).
     List,
-    /// Set a user's password, read from standard input or a prompt.
+    /// Set a user's password, read from standard input or a prompt; ends their sessions.
     Passwd {
         /// Email address.
         email: String,
     },
-    /// Refuse sign-in for a user.
+    /// Refuse sign-in for a user, and end their sessions.
     Disable {
         /// Email address.
         email: String,
@@ -98,6 +107,16 @@ enum UserCommand {
     /// Clear a user's failed sign-in counters from every source, ending any hold (needs the
     /// signing key: JWT_SECRET, or JWT_SECRET_ARN with AWS credentials).
     Unlock {
+        /// Email address.
+        email: String,
+    },
+    /// List a user's sessions (no token material): started, last used, end, revoked.
+    Sessions {
+        /// Email address.
+        email: String,
+    },
+    /// End every session of a user: their refresh tokens stop working.
+    Revoke {
         /// Email address.
         email: String,
     },
@@ -191,12 +210,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .await;
     let client = userstore::client(&sdk);
     let store = UserStore::new(client.clone(), cli.table);
+    let sessions = SessionStore::new(client.clone(), cli.sessions_table);
     let attempts = AttemptStore::new(client, cli.attempts_table);
     match cli.command {
         Command::Table(TableCommand::Create) => {
             for (created, table) in [
                 (store.create_table().await?, store.table()),
                 (attempts.create_table().await?, attempts.table()),
+                (sessions.create_table().await?, sessions.table()),
             ] {
                 if created {
                     println!("created table {table}");
@@ -217,13 +238,29 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let removed = guard.unlock(&email).await?;
             println!("unlocked {email} ({removed} counters cleared)");
         }
-        Command::User(cmd) => user(&store, cmd).await?,
+        Command::User(cmd) => user(&store, &sessions, cmd).await?,
         Command::Token(_) | Command::Secret(_) => unreachable!("handled above"),
     }
     Ok(())
 }
 
-async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
+/// Ends every session of the user `email`; returns how many.
+async fn end_sessions(
+    store: &UserStore,
+    sessions: &SessionStore,
+    email: &str,
+) -> Result<usize, Failure> {
+    let user = store
+        .get(email)
+        .await?
+        .ok_or_else(|| userstore::StoreError::NotFound(email.to_owned()))?;
+    match &user.id {
+        Some(id) => Ok(sessions.revoke_all(id).await?),
+        None => Ok(0),
+    }
+}
+
+async fn user(store: &UserStore, sessions: &SessionStore, cmd: UserCommand) -> Result<(), Failure> {
     let hasher = PasswordHasher::default();
     match cmd {
         UserCommand::Add { email, name, roles } => {
@@ -264,12 +301,14 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
             store
                 .set_password_hash(&email, &hasher.hash(&password)?)
                 .await?;
-            println!("password changed for {email}");
+            let ended = end_sessions(store, sessions, &email).await?;
+            println!("password changed for {email}; {ended} sessions ended");
         }
         UserCommand::Disable { email } => {
             let email = normalize_email(&email)?;
             store.set_disabled(&email, true).await?;
-            println!("disabled {email}");
+            let ended = end_sessions(store, sessions, &email).await?;
+            println!("disabled {email}; {ended} sessions ended");
         }
         UserCommand::Enable { email } => {
             let email = normalize_email(&email)?;
@@ -277,6 +316,34 @@ async fn user(store: &UserStore, cmd: UserCommand) -> Result<(), Failure> {
             println!("enabled {email}");
         }
         UserCommand::Unlock { .. } => unreachable!("handled with the attempts table"),
+        UserCommand::Sessions { email } => {
+            let email = normalize_email(&email)?;
+            let user = store
+                .get(&email)
+                .await?
+                .ok_or_else(|| userstore::StoreError::NotFound(email.clone()))?;
+            let now = authcore::token::now_seconds();
+            let mut families = match &user.id {
+                Some(id) => sessions.families_of(id).await?,
+                None => Vec::new(),
+            };
+            families.sort_by_key(|f| f.created_at);
+            for f in families {
+                let line = serde_json::json!({
+                    "started": userstore::rfc3339(f.created_at),
+                    "last_used": userstore::rfc3339(f.last_used_at),
+                    "ends": userstore::rfc3339(f.ends_at),
+                    "revoked": f.revoked,
+                    "active": !f.revoked && f.ends_at > now,
+                });
+                println!("{line}");
+            }
+        }
+        UserCommand::Revoke { email } => {
+            let email = normalize_email(&email)?;
+            let ended = end_sessions(store, sessions, &email).await?;
+            println!("ended {ended} sessions of {email}");
+        }
         UserCommand::AssignIds => {
             let (mut given, mut kept) = (0, 0);
             for u in store.list().await? {

@@ -167,6 +167,67 @@ fn manages_users_and_refuses_duplicates_and_bad_input() {
     rt.block_on(guard.reserve("ada@example.com", &source, now))
         .expect("unlocked");
 
+    // Sessions: listed without token material, ended by `revoke`, `passwd` and `disable`.
+    let sessions = userstore::sessions::SessionStore::new(
+        aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&e)),
+        "sessions",
+    );
+    let start = |family: &str| {
+        let f = userstore::sessions::Family {
+            id: family.to_owned(),
+            user_id: id.clone(),
+            email: "ada@example.com".into(),
+            created_at: now / 1000,
+            last_used_at: now / 1000,
+            ends_at: now / 1000 + 3600,
+            revoked: false,
+        };
+        rt.block_on(sessions.start(&f, &format!("hash-{family}"), now / 1000 + 600))
+            .unwrap();
+    };
+    let live = |family: &str| {
+        !rt.block_on(sessions.family(family))
+            .unwrap()
+            .unwrap()
+            .revoked
+    };
+    start("fam1");
+    start("fam2");
+    let listed = text(&authctl(&e, &["user", "sessions", "ada@example.com"], ""));
+    assert_eq!(listed.matches(r#""active":true"#).count(), 2, "{listed}");
+    assert!(
+        !listed.contains("fam1") && !listed.contains("hash-"),
+        "no token material: {listed}"
+    );
+    let revoked = text(&authctl(&e, &["user", "revoke", "ada@example.com"], ""));
+    assert!(revoked.contains("ended 2 sessions"), "{revoked}");
+    assert!(!live("fam1") && !live("fam2"));
+    start("fam3");
+    let passwd = authctl(
+        &e,
+        &["user", "passwd", "ada@example.com"],
+        "amber glacier violin 33\n",
+    );
+    assert!(
+        text(&passwd).contains("1 sessions ended"),
+        "{}",
+        text(&passwd)
+    );
+    assert!(!live("fam3"));
+    start("fam4");
+    let disable = authctl(&e, &["user", "disable", "ada@example.com"], "");
+    assert!(
+        text(&disable).contains("1 sessions ended"),
+        "{}",
+        text(&disable)
+    );
+    assert!(!live("fam4"));
+    assert!(
+        authctl(&e, &["user", "enable", "ada@example.com"], "")
+            .status
+            .success()
+    );
+
     // Users from before ids get one, once.
     let bare = userstore::User::new("old@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
     let users = userstore::UserStore::new(

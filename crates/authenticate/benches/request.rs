@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
         respond(&Ok(SignedIn {
             token,
             rehashed: false,
+            refresh: None,
         }))
     };
     c.bench_function(

@@ -28,6 +28,44 @@ pub enum Refusal {
     BadStoredHash,
 }
 
+/// Why a refresh token was refused. The caller gets one and the same answer for each
+/// (`400 invalid_grant`); only the log tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    /// It cannot be a refresh token (length, alphabet).
+    Malformed,
+    /// No such token is stored.
+    Unknown,
+    /// Its idle lifetime, or its family's absolute one, is over.
+    Expired,
+    /// It was already exchanged: reuse, so its family was revoked (`refresh_reuse`).
+    Reused,
+    /// Its family was revoked (sign-out, `authctl`, a password change, reuse).
+    Revoked,
+    /// A concurrent refresh with the same token won.
+    LostRace,
+    /// The user was removed (or removed and added again: another id).
+    UserGone,
+    /// The user is disabled.
+    Disabled,
+}
+
+impl RefreshRefusal {
+    /// The word logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "refresh_malformed",
+            Self::Unknown => "refresh_unknown",
+            Self::Expired => "refresh_expired",
+            Self::Reused => "refresh_reuse",
+            Self::Revoked => "refresh_revoked",
+            Self::LostRace => "refresh_lost_race",
+            Self::UserGone => "refresh_user_gone",
+            Self::Disabled => "refresh_disabled",
+        }
+    }
+}
+
 /// Why `/token` did not issue a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
@@ -56,11 +94,14 @@ pub enum EndpointError {
     #[error("the password is over {MAX_PASSWORD_BYTES} bytes")]
     PasswordTooLong,
     /// A grant type other than `password`.
-    #[error("only grant_type=password is supported")]
+    #[error("only grant_type=password and grant_type=refresh_token are supported")]
     UnsupportedGrantType,
     /// The email or password is wrong, or the account may not sign in.
     #[error("the email or password is incorrect")]
     InvalidGrant(Refusal),
+    /// The refresh token cannot be exchanged.
+    #[error("the refresh token is invalid, expired or revoked: sign in again")]
+    BadRefreshToken(RefreshRefusal),
     /// The users table cannot be reached.
     #[error("the user store is unavailable: try again shortly")]
     StoreUnavailable,
@@ -84,7 +125,7 @@ impl EndpointError {
     pub fn oauth_error(&self) -> &'static str {
         match self {
             Self::UnsupportedGrantType => "unsupported_grant_type",
-            Self::InvalidGrant(_) => "invalid_grant",
+            Self::InvalidGrant(_) | Self::BadRefreshToken(_) => "invalid_grant",
             Self::StoreUnavailable | Self::SigningFailed => "temporarily_unavailable",
             _ => "invalid_request",
         }
@@ -124,6 +165,7 @@ impl EndpointError {
                 Refusal::Held { .. } => "held",
                 Refusal::BadStoredHash => "bad_stored_hash",
             },
+            Self::BadRefreshToken(r) => r.as_str(),
             Self::StoreUnavailable => "store_unavailable",
             Self::SigningFailed => "signing_failed",
         }

@@ -24,12 +24,14 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use userstore::UserStore;
 use userstore::attempts::AttemptStore;
+use userstore::sessions::SessionStore;
 
 pub use error::{EndpointError, Refusal};
 pub use grant::password::{SignedIn, sign_in};
+pub use grant::refresh::SessionPolicy;
 pub use lockout::{Guard, LockoutPolicy, Source};
 pub use pad::RefusalPad;
-pub use request::{Credentials, MAX_BODY_BYTES, parse_request};
+pub use request::{Credentials, Grant, MAX_BODY_BYTES, parse_grant, parse_request, parse_revoke};
 
 /// What every request needs, built once at start-up.
 #[derive(Debug)]
@@ -46,6 +48,10 @@ pub struct State {
     pub pad: RefusalPad,
     /// The origins whose pages may read the answers (`ALLOWED_ORIGINS`).
     pub cors: AllowedOrigins,
+    /// The sessions table: refresh tokens are issued only with one.
+    pub sessions: Option<SessionStore>,
+    /// The sessions' lifetimes.
+    pub session_policy: SessionPolicy,
 }
 
 /// Why `authenticate` cannot start.
@@ -65,6 +71,14 @@ pub enum StartupError {
     /// A lockout setting is out of range.
     #[error(transparent)]
     Lockout(#[from] lockout::PolicyError),
+    /// `SESSIONS_TABLE` is not set.
+    #[error(
+        "SESSIONS_TABLE is not set: name the DynamoDB sessions table (the template's SessionsTable)"
+    )]
+    MissingSessionsTable,
+    /// A session lifetime is out of range.
+    #[error(transparent)]
+    Sessions(#[from] grant::refresh::SessionPolicyError),
     /// The key could not be loaded from Secrets Manager.
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
@@ -97,13 +111,20 @@ impl State {
             .ok()
             .filter(|t| !t.is_empty())
             .ok_or(StartupError::MissingAttemptsTable)?;
+        let sessions = std::env::var("SESSIONS_TABLE")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .ok_or(StartupError::MissingSessionsTable)?;
+        let session_policy = SessionPolicy::from_env()?;
         let (ring, _) = secrets::key_ring(&config).await?;
         let sdk = awsenv::sdk_config(userstore::ENDPOINT_VAR).build();
         let client = userstore::client(&sdk);
         let users = UserStore::new(client.clone(), table);
+        let sessions = SessionStore::new(client.clone(), sessions);
         let attempts = AttemptStore::new(client, attempts);
         Ok(Self::from_ring(&ring, &config, users, attempts)
             .with_lockout(policy)
+            .with_sessions(sessions, session_policy)
             .with_cors(cors))
     }
 
@@ -142,7 +163,16 @@ impl State {
             passwords: PasswordHasher::default(),
             pad: RefusalPad::default(),
             cors: AllowedOrigins::None,
+            sessions: None,
+            session_policy: SessionPolicy::default(),
         }
+    }
+
+    /// Starts sessions (refresh tokens) in `store`, with lifetimes `policy`.
+    pub fn with_sessions(mut self, store: SessionStore, policy: SessionPolicy) -> Self {
+        self.sessions = Some(store);
+        self.session_policy = policy;
+        self
     }
 
     /// Lets pages from `cors` read the answers.
@@ -152,23 +182,9 @@ impl State {
     }
 
     /// Uses the lockout `policy`.
-    pub fn with_lockout(self, policy: LockoutPolicy) -> Self {
-        let Self {
-            users,
-            guard,
-            issuer,
-            passwords,
-            pad,
-            cors,
-        } = self;
-        Self {
-            users,
-            guard: guard.with_policy(policy),
-            issuer,
-            passwords,
-            pad,
-            cors,
-        }
+    pub fn with_lockout(mut self, policy: LockoutPolicy) -> Self {
+        self.guard = self.guard.with_policy(policy);
+        self
     }
 }
 
@@ -178,6 +194,10 @@ struct TokenResponse<'a> {
     access_token: &'a str,
     token_type: &'static str,
     expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_in: Option<u64>,
 }
 
 /// RFC 6749 §5.2.
@@ -187,26 +207,36 @@ struct ErrorBody<'a> {
     error_description: &'a str,
 }
 
-/// Turns an outcome into the HTTP response: the one place statuses, bodies and headers are set.
+/// Turns a `/token` outcome into the HTTP response.
 pub fn respond(result: &Result<SignedIn, EndpointError>) -> Response<Body> {
+    answer(result.as_ref().map(|signed| {
+        serde_json::to_string(&TokenResponse {
+            access_token: &signed.token.token,
+            token_type: "Bearer",
+            expires_in: signed.token.expires_in,
+            refresh_token: signed.refresh.as_ref().map(|r| r.token.as_str()),
+            refresh_expires_in: signed.refresh.as_ref().map(|r| r.expires_in),
+        })
+        .unwrap_or_default()
+    }))
+}
+
+/// The one place statuses, bodies and headers are set: `Ok` is a 200 with that JSON body, an
+/// error its status and OAuth body.
+fn answer(result: Result<String, &EndpointError>) -> Response<Body> {
+    let retry_after = result.as_ref().err().and_then(|e| e.retry_after());
     let (status, body) = match result {
-        Ok(signed) => (
-            StatusCode::OK,
-            serde_json::to_string(&TokenResponse {
-                access_token: &signed.token.token,
-                token_type: "Bearer",
-                expires_in: signed.token.expires_in,
-            }),
-        ),
+        Ok(body) => (StatusCode::OK, body),
         Err(e) => (
             e.status(),
             serde_json::to_string(&ErrorBody {
                 error: e.oauth_error(),
                 error_description: &e.description(),
-            }),
+            })
+            .unwrap_or_default(),
         ),
     };
-    let mut response = Response::new(Body::Text(body.unwrap_or_default()));
+    let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -216,7 +246,7 @@ pub fn respond(result: &Result<SignedIn, EndpointError>) -> Response<Body> {
     // RFC 6749 §5.1: token responses must not be cached.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if let Some(secs) = result.as_ref().err().and_then(EndpointError::retry_after) {
+    if let Some(secs) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
@@ -269,30 +299,87 @@ pub async fn handle(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let source = Source::from_address(source_ip(&request));
-    let parsed = if undecodable_body {
-        Err(EndpointError::UndecodableBody)
-    } else {
-        parse_request(request.method(), content_type, request.body().as_ref())
-    };
-    let result = match parsed {
-        Ok(credentials) => sign_in(state, &credentials, &source).await,
-        Err(e) => Err(e),
-    };
     let request_id = request
         .lambda_context_ref()
         .map(|c| c.request_id.as_str())
-        .unwrap_or_default();
-    let mut response = respond(&result);
+        .unwrap_or_default()
+        .to_owned();
+    let body = request.body().as_ref();
     let origin = request.headers().get(header::ORIGIN);
-    let cors = match (origin, state.cors.apply(origin, response.headers_mut())) {
-        (None, _) => "-",
-        (Some(_), true) => "allowed",
-        (Some(_), false) => "refused",
+    let cors = match origin.and_then(|o| o.to_str().ok()) {
+        None => "-",
+        Some(o) if state.cors.allows(o) => "allowed",
+        Some(_) => "refused",
     };
-    match &result {
+    let revoking = request.uri().path().ends_with("/revoke");
+    let mut response = if revoking {
+        // RFC 7009: 200 whether or not the token was known.
+        let result = match undecodable_body {
+            true => Err(EndpointError::UndecodableBody),
+            false => parse_revoke(request.method(), content_type, body),
+        };
+        let result = match result {
+            Ok(token) => grant::refresh::revoke(state, &token).await,
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(revoked) => tracing::info!(
+                outcome = "revoked",
+                known = revoked,
+                cors,
+                request_id,
+                "revoke request"
+            ),
+            Err(e) => tracing::info!(
+                outcome = "refused",
+                reason = e.reason(),
+                status = e.status().as_u16(),
+                cors,
+                request_id,
+                "revoke request"
+            ),
+        }
+        answer(result.as_ref().map(|_| "{}".to_owned()))
+    } else {
+        let source = Source::from_address(source_ip(&request));
+        let parsed = match undecodable_body {
+            true => Err(EndpointError::UndecodableBody),
+            false => parse_grant(request.method(), content_type, body),
+        };
+        let (grant, result) = match parsed {
+            Ok(Grant::Password(credentials)) => {
+                ("password", sign_in(state, &credentials, &source).await)
+            }
+            Ok(Grant::Refresh(token)) => (
+                "refresh_token",
+                grant::refresh::refresh(state, &token)
+                    .await
+                    .map(|r| SignedIn {
+                        token: r.token,
+                        rehashed: false,
+                        refresh: Some(r.refresh),
+                    }),
+            ),
+            Err(e) => ("-", Err(e)),
+        };
+        log_token_request(grant, &result, cors, &request_id);
+        respond(&result)
+    };
+    state.cors.apply(origin, response.headers_mut());
+    Ok(response)
+}
+
+/// The one log event of a `/token` request: the outcome and why, never a token.
+fn log_token_request(
+    grant: &str,
+    result: &Result<SignedIn, EndpointError>,
+    cors: &str,
+    request_id: &str,
+) {
+    match result {
         Ok(signed) => tracing::info!(
             outcome = "issued",
+            grant,
             email = signed.token.claims.email.as_deref(),
             jti = signed.token.claims.jti.as_deref(),
             rehashed = signed.rehashed,
@@ -302,6 +389,7 @@ pub async fn handle(
         ),
         Err(e) => tracing::info!(
             outcome = "refused",
+            grant,
             reason = e.reason(),
             held_by = match e {
                 EndpointError::InvalidGrant(Refusal::Held { by, .. }) => by.as_str(),
@@ -313,5 +401,4 @@ pub async fn handle(
             "token request"
         ),
     }
-    Ok(response)
 }

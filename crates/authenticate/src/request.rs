@@ -1,4 +1,4 @@
-//! Reading a `/token` request: method, size, content type, grant and fields.
+//! Reading a `/token` or `/revoke` request: method, size, content type, grant and fields.
 
 use authcore::password::MAX_PASSWORD_BYTES;
 use lambda_http::http::Method;
@@ -27,6 +27,15 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// What a `/token` request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// `grant_type=password` (or a JSON body without `grant_type`): email and password.
+    Password(Credentials),
+    /// `grant_type=refresh_token`: a refresh token to exchange.
+    Refresh(String),
+}
+
 /// The fields of either body, before they are checked.
 #[derive(Deserialize, Default)]
 struct Fields {
@@ -34,14 +43,60 @@ struct Fields {
     username: Option<String>,
     password: Option<String>,
     grant_type: Option<String>,
+    refresh_token: Option<String>,
+    token: Option<String>,
+    token_type_hint: Option<String>,
 }
 
-/// Reads the credentials from a request: method, content type, size, shape.
+/// Reads the credentials of a password grant: the body must be one (tests, benchmarks).
 pub fn parse_request(
     method: &Method,
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Credentials, EndpointError> {
+    match parse_grant(method, content_type, body)? {
+        Grant::Password(credentials) => Ok(credentials),
+        Grant::Refresh(_) => Err(EndpointError::UnsupportedGrantType),
+    }
+}
+
+/// Reads a `/token` request: method, content type, size, grant, fields.
+pub fn parse_grant(
+    method: &Method,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Grant, EndpointError> {
+    let fields = fields(method, content_type, body, true)?;
+    match fields.grant_type.as_deref() {
+        Some("refresh_token") => fields
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(Grant::Refresh)
+            .ok_or(EndpointError::MissingField("refresh_token is required")),
+        _ => credentials(fields).map(Grant::Password),
+    }
+}
+
+/// Reads a `/revoke` request (RFC 7009): the `token`, and an optional `token_type_hint`.
+pub fn parse_revoke(
+    method: &Method,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<String, EndpointError> {
+    let fields = fields(method, content_type, body, false)?;
+    let _hint = fields.token_type_hint; // only refresh tokens can be revoked; any hint is fine
+    fields
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or(EndpointError::MissingField("token is required"))
+}
+
+fn fields(
+    method: &Method,
+    content_type: Option<&str>,
+    body: &[u8],
+    needs_grant: bool,
+) -> Result<Fields, EndpointError> {
     if method != Method::POST {
         return Err(EndpointError::WrongMethod);
     }
@@ -52,22 +107,21 @@ pub fn parse_request(
         .and_then(|c| c.split(';').next())
         .map(|c| c.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let fields = match media_type.as_str() {
+    match media_type.as_str() {
         "application/json" => {
-            serde_json::from_slice(body).map_err(|_| EndpointError::MalformedJson)?
+            serde_json::from_slice(body).map_err(|_| EndpointError::MalformedJson)
         }
         "application/x-www-form-urlencoded" => {
             let fields = form_fields(body)?;
-            if fields.grant_type.is_none() {
+            if needs_grant && fields.grant_type.is_none() {
                 return Err(EndpointError::MissingField(
-                    "grant_type is required: use grant_type=password",
+                    "grant_type is required: use grant_type=password or grant_type=refresh_token",
                 ));
             }
-            fields
+            Ok(fields)
         }
-        _ => return Err(EndpointError::WrongContentType),
-    };
-    credentials(fields)
+        _ => Err(EndpointError::WrongContentType),
+    }
 }
 
 /// The OAuth form's fields; each may be sent once (RFC 6749 §3.2).
@@ -79,6 +133,9 @@ fn form_fields(body: &[u8]) -> Result<Fields, EndpointError> {
             "username" => ("username", &mut fields.username),
             "password" => ("password", &mut fields.password),
             "email" => ("email", &mut fields.email),
+            "refresh_token" => ("refresh_token", &mut fields.refresh_token),
+            "token" => ("token", &mut fields.token),
+            "token_type_hint" => ("token_type_hint", &mut fields.token_type_hint),
             _ => continue,
         };
         if slot.replace(value.into_owned()).is_some() {

@@ -291,8 +291,9 @@ async fn malformed_requests_get_invalid_request_or_unsupported_grant_type() {
                 "application/json",
                 r#"{"grant_type": "refresh_token", "email": "a@b.c", "password": "x"}"#,
             ),
+            // The refresh grant without its refresh token.
             StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            "invalid_request",
         ),
     ];
     for (i, (req, status, error)) in cases.into_iter().enumerate() {

@@ -12,6 +12,7 @@
 //!   ([`attempts`]).
 
 pub mod attempts;
+pub mod sessions;
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -11,6 +11,7 @@
 pub mod claims;
 pub mod crypto;
 pub mod issue;
+pub mod refresh;
 pub mod verify;
 
 use std::time::{SystemTime, UNIX_EPOCH};

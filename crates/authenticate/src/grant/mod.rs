@@ -1,3 +1,4 @@
-//! The grants `/token` accepts.
+//! The grants `/token` accepts, and the sessions they start.
 
 pub mod password;
+pub mod refresh;

@@ -10,6 +10,7 @@ use userstore::User;
 
 use crate::State;
 use crate::error::{EndpointError, Refusal};
+use crate::grant::refresh::{self, IssuedRefresh};
 use crate::lockout::{GuardError, Source};
 use crate::request::Credentials;
 
@@ -20,6 +21,8 @@ pub struct SignedIn {
     pub token: authcore::IssuedToken,
     /// Whether the stored hash was upgraded.
     pub rehashed: bool,
+    /// The refresh token of the session it started (or continued), when sessions are on.
+    pub refresh: Option<IssuedRefresh>,
 }
 
 /// Checks the credentials from `source` against the table and issues a token.
@@ -88,6 +91,7 @@ pub async fn sign_in(
         None => assign_id(state, &user.email).await?,
     };
     let rehashed = needs_rehash && rehash(state, &user.email, password, &user).await;
+    let refresh = refresh::start(state, &user, &id).await?;
     let subject = Subject {
         sub: id,
         email: Some(user.email),
@@ -98,7 +102,11 @@ pub async fn sign_in(
         tracing::error!(error = %e, "signing failed");
         EndpointError::SigningFailed
     })?;
-    Ok(SignedIn { token, rehashed })
+    Ok(SignedIn {
+        token,
+        rehashed,
+        refresh,
+    })
 }
 
 /// One argon2 verification: against the user's hash, or the dummy hash when there is no
