@@ -333,3 +333,30 @@ async fn a_refresh_costs_far_less_than_a_password_sign_in() {
         sign_ins[7], refreshes[7]
     );
 }
+
+#[tokio::test]
+async fn a_store_failure_during_a_refresh_is_a_503_and_changes_nothing() {
+    let state = setup("failure", long()).await;
+    let token = rt(&sign_in(&state).await);
+    // The same state, but its sessions table is gone: the refresh cannot read or rotate.
+    let config = Config::with_secret(SECRET).unwrap();
+    let broken = State::new(
+        config.inline_key().unwrap(),
+        &config,
+        UserStore::new(client(), "users-failure"),
+        AttemptStore::new(client(), "attempts-failure"),
+    )
+    .with_sessions(SessionStore::new(client(), "no-such-sessions"), long());
+    let (status, body) = refresh(&broken, &token).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("temporarily_unavailable")
+        )
+    );
+    // Nothing was half done: the token still works, once.
+    let (status, next) = refresh(&state, &token).await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert_eq!(refresh(&state, &rt(&next)).await.0, StatusCode::OK);
+}
