@@ -80,28 +80,19 @@ fn no_function_logs_a_secret_even_at_trace() {
         event["body"] = Value::String(b.to_string());
         event.to_string().into_bytes()
     };
-    let refreshed = authenticate
-        .invoke(
-            &with_body(
-                "/token",
-                serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
-            ),
-            TIMEOUT,
-        )
-        .unwrap();
+    let exchange = || {
+        let grant =
+            serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token});
+        authenticate
+            .invoke(&with_body("/token", grant), TIMEOUT)
+            .unwrap()
+    };
+    let refreshed = exchange();
     let next_refresh = body(&refreshed)["refresh_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let reused = authenticate
-        .invoke(
-            &with_body(
-                "/token",
-                serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
-            ),
-            TIMEOUT,
-        )
-        .unwrap();
+    let reused = exchange();
     assert_eq!(body(&reused)["error"], "invalid_grant");
     let revoked = authenticate
         .invoke(

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use authcore::password::Verification;
-use authcore::token::{Subject, now_millis};
+use authcore::token::now_millis;
 use authcore::{new_user_id, normalize_email};
 use userstore::User;
 
@@ -92,16 +92,7 @@ pub async fn sign_in(
     };
     let rehashed = needs_rehash && rehash(state, &user.email, password, &user).await;
     let refresh = refresh::start(state, &user, &id).await?;
-    let subject = Subject {
-        sub: id,
-        email: Some(user.email),
-        name: user.name,
-        roles: user.roles,
-    };
-    let token = state.issuer.issue(subject).map_err(|e| {
-        tracing::error!(error = %e, "signing failed");
-        EndpointError::SigningFailed
-    })?;
+    let token = super::access_token(state, id, user)?;
     Ok(SignedIn {
         token,
         rehashed,

@@ -10,7 +10,7 @@
 //! user, or a role change, takes effect at the next refresh.
 
 use authcore::token::refresh::{hash, new_family_id, new_refresh_token};
-use authcore::token::{IssuedToken, Subject, now_seconds};
+use authcore::token::{IssuedToken, now_seconds};
 use userstore::User;
 use userstore::sessions::{Family, Rotation};
 
@@ -171,16 +171,7 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
         Rotation::Rotated => {}
         Rotation::Lost => return refuse(RefreshRefusal::LostRace),
     }
-    let subject = Subject {
-        sub: family.user_id,
-        email: Some(user.email),
-        name: user.name,
-        roles: user.roles,
-    };
-    let token = state.issuer.issue(subject).map_err(|e| {
-        tracing::error!(error = %e, "signing failed");
-        EndpointError::SigningFailed
-    })?;
+    let token = super::access_token(state, family.user_id, user)?;
     Ok(Refreshed {
         token,
         refresh: IssuedRefresh {
