@@ -119,10 +119,7 @@ impl AttemptStore {
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        match classify(&self.table, err) {
-            Failure::Store(e) => e,
-            Failure::ConditionFailed => StoreError::Unavailable("unexpected condition".into()),
-        }
+        crate::unconditional(&self.table, err)
     }
 
     /// The counters at `keys`, in order, in one strongly consistent read; a missing one is the

@@ -211,6 +211,18 @@ enum Failure {
     Store(StoreError),
 }
 
+/// An error of a call that has no condition: what went wrong with the table.
+fn unconditional<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match classify(table, err) {
+        Failure::Store(e) => e,
+        Failure::ConditionFailed => StoreError::Unavailable("unexpected condition".into()),
+    }
+}
+
 fn classify<E, R>(table: &str, err: SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

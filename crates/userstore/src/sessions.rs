@@ -158,10 +158,7 @@ impl SessionStore {
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        match classify(&self.table, e) {
-            Failure::Store(e) => e,
-            Failure::ConditionFailed => StoreError::Unavailable("unexpected condition".into()),
-        }
+        crate::unconditional(&self.table, e)
     }
 
     fn token_item(
