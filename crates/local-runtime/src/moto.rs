@@ -66,6 +66,25 @@ pub fn moto_server_path() -> Option<PathBuf> {
     })
 }
 
+/// Whether an HTTP server answers on `port`. A bare connect is not enough: while nothing
+/// listens, Linux can connect a socket to itself when its ephemeral port is the one dialled,
+/// and the "server" would be the client's own echo.
+fn answers_http(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
+}
+
 impl MotoServer {
     /// Starts a fresh server. Panics with install instructions when moto is missing:
     /// a missing tool is a failure, never a skipped test.
@@ -76,42 +95,47 @@ impl MotoServer {
                  or set MOTO_SERVER to its path"
             )
         });
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free loopback port");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg(interpreter(&path))
-            .args([
-                "-c",
-                SERIAL_MOTO,
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} (through sh): {e}", path.display()));
-        let lifeline = child.stdin.take();
-        let server = Self {
-            child,
-            lifeline,
-            port,
-        };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        // A port picked this way can be taken again before moto binds it (by any outgoing
+        // connection's ephemeral port): a server that does not answer is started again on
+        // another port.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free loopback port");
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(WATCHDOG)
+                .arg(interpreter(&path))
+                .args([
+                    "-c",
+                    SERIAL_MOTO,
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {} (through sh): {e}", path.display()));
+            let lifeline = child.stdin.take();
+            let server = Self {
+                child,
+                lifeline,
+                port,
+            };
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(15) {
+                if answers_http(port) {
+                    return server;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            drop(server);
         }
-        server
+        panic!("moto_server did not answer on three ports in a row")
     }
 
     /// The endpoint URL, for `AWS_ENDPOINT_URL` or an SDK config.
