@@ -10,7 +10,6 @@
 //! No AWS SDK lives here, so the authorizer stays small and every rule is testable
 //! without a network.
 
-pub mod body;
 pub mod config;
 pub mod cors;
 pub mod header;

@@ -263,23 +263,6 @@ fn source_ip(request: &Request) -> Option<&str> {
     }
 }
 
-/// Drops a body the event flags as base64 that does not decode, so that turning the event into
-/// a request cannot panic (see `authcore::body`); returns whether it did. `main` calls it on
-/// each event and passes the answer to [`handle`].
-pub fn drop_undecodable_body(event: &mut lambda_http::request::LambdaRequest) -> bool {
-    use lambda_http::request::LambdaRequest;
-    match event {
-        LambdaRequest::ApiGatewayV1(e) => {
-            authcore::body::drop_undecodable(&mut e.body, &mut e.is_base64_encoded)
-        }
-        LambdaRequest::ApiGatewayV2(e) => {
-            authcore::body::drop_undecodable(&mut e.body, &mut e.is_base64_encoded)
-        }
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
-}
-
 /// The Lambda handler for a request whose event was well formed.
 pub async fn handler(
     state: &State,

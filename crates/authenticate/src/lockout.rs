@@ -189,8 +189,6 @@ pub struct Reservation {
     known: CounterKey,
     source: CounterKey,
     account: CounterKey,
-    /// The account and source counter after this attempt.
-    pub attempts: u64,
 }
 
 /// The guard: the policy, the attempts table and the keyed hash naming its counters. Build it
@@ -232,7 +230,6 @@ impl Guard {
             known: CounterKey::new(&account, format!("ok#{}", &from[2..])),
             source: CounterKey::new(&from, "*"),
             account: CounterKey::new(&account, "*"),
-            attempts: 0,
         }
     }
 
@@ -247,7 +244,7 @@ impl Guard {
         now_ms: u64,
     ) -> Result<Reservation, GuardError> {
         let now = now_ms / 1000;
-        let mut r = self.keys(email, source);
+        let r = self.keys(email, source);
         let p = &self.policy;
         for _ in 0..MAX_RACES {
             let keys = [
@@ -289,7 +286,6 @@ impl Guard {
                 .compare_and_set(&r.pair, pair.version, next)
                 .await?
             {
-                r.attempts = n;
                 return Ok(r);
             }
         }

@@ -3,7 +3,8 @@
 //! `lambda_http::run` would turn each event into a request itself, and panic on a base64 body
 //! that does not decode; so the runtime gets `lambda_http`'s own adapter, after the body check.
 
-use authenticate::{State, drop_undecodable_body, handle};
+use authenticate::{State, handle};
+use awsenv::http_events::drop_undecodable_body;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 

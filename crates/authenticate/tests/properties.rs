@@ -105,7 +105,7 @@ proptest! {
         let Ok(mut payload) = serde_json::from_str::<LambdaRequest>(&json) else {
             return Ok(()); // the runtime reports it as an invocation error; nothing runs
         };
-        let undecodable = authenticate::drop_undecodable_body(&mut payload);
+        let undecodable = awsenv::http_events::drop_undecodable_body(&mut payload);
         let request = lambda_http::Request::from(payload);
         let state = unreachable_state();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -13,6 +13,8 @@
 //! (`eval "$(aws configure export-credentials --format env)"`). `authctl` is a command line
 //! tool and keeps them, through `aws-config` with [`http_client`].
 
+#[cfg(feature = "http")]
+pub mod http_events;
 pub mod logging;
 
 use std::sync::OnceLock;

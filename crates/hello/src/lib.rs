@@ -38,22 +38,6 @@ pub fn authorizer_context(request: &Request) -> Option<(String, Map<String, Valu
     Some((principal, context))
 }
 
-/// Drops a body the event flags as base64 that does not decode (see `authcore::body`), so that
-/// turning the event into a request cannot panic. This route reads no body.
-pub fn drop_undecodable_body(event: &mut lambda_http::request::LambdaRequest) -> bool {
-    use lambda_http::request::LambdaRequest;
-    match event {
-        LambdaRequest::ApiGatewayV1(e) => {
-            authcore::body::drop_undecodable(&mut e.body, &mut e.is_base64_encoded)
-        }
-        LambdaRequest::ApiGatewayV2(e) => {
-            authcore::body::drop_undecodable(&mut e.body, &mut e.is_base64_encoded)
-        }
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
-}
-
 /// The handler; pages from `cors` may read its answers.
 pub async fn handler(
     cors: &AllowedOrigins,

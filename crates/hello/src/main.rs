@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let cors = &cors;
     lambda_runtime::run(service_fn(
         move |mut event: LambdaEvent<LambdaRequest>| async move {
-            hello::drop_undecodable_body(&mut event.payload);
+            awsenv::http_events::drop_undecodable_body(&mut event.payload);
             Adapter::from(service_fn(move |request| hello::handler(cors, request)))
                 .call(event)
                 .await

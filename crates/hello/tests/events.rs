@@ -121,7 +121,7 @@ mod arbitrary_events {
             let Ok(mut payload) = serde_json::from_value::<lambda_http::request::LambdaRequest>(v) else {
                 return Ok(());
             };
-            hello::drop_undecodable_body(&mut payload);
+            awsenv::http_events::drop_undecodable_body(&mut payload);
             let request = lambda_http::Request::from(payload);
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let response = rt.block_on(hello::handler(&authcore::AllowedOrigins::None, request)).unwrap();

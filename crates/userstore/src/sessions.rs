@@ -224,16 +224,8 @@ impl SessionStore {
 
     /// The token stored for `hash`, if any (strongly consistent).
     pub async fn token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::PK, s(format!("t#{hash}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(out.item.map(|item| TokenRecord {
+        let item = self.item(format!("t#{hash}")).await?;
+        Ok(item.map(|item| TokenRecord {
             family: text(&item, attr::FAMILY),
             issued_at: number(&item, attr::CREATED_AT),
             expires_at: number(&item, attr::EXPIRES_AT),
@@ -243,16 +235,28 @@ impl SessionStore {
 
     /// The family `id`, if any (strongly consistent).
     pub async fn family(&self, id: &str) -> Result<Option<Family>, StoreError> {
+        Ok(self
+            .item(format!("f#{id}"))
+            .await?
+            .as_ref()
+            .map(family_from))
+    }
+
+    /// The item at `pk`, if any (strongly consistent).
+    async fn item(
+        &self,
+        pk: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(attr::PK, s(format!("f#{id}")))
+            .key(attr::PK, s(pk))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| self.err(e))?;
-        Ok(out.item.as_ref().map(family_from))
+        Ok(out.item)
     }
 
     /// Exchanges the token `old` for `new` in `family` at `now`, in one transaction: `old` is
