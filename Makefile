@@ -31,8 +31,17 @@ dev: venv build-bins
 
 ## make test: formatting, lints, template checks, packaging, every unit, integration and
 ## end-to-end test. What CI runs.
+## Compiling comes first; running the tests then has TEST_MINUTES (default 30; they take 3 to 10),
+## so that a test that hangs fails the run with its name on screen instead of using up CI's hour.
+TEST_MINUTES ?= 30
 test: venv lint template build-bins package browser
-	cargo test --workspace --locked
+	cargo test --workspace --locked --no-run
+	@# Off a terminal (CI), timeout runs the tests in their own process group and stops them all;
+	@# at a terminal it stays in the foreground, so that Ctrl-C still reaches every test.
+	@fg=; if [ -t 0 ]; then fg=--foreground; fi; rc=0; \
+	  timeout $$fg --kill-after=30s $(TEST_MINUTES)m cargo test --workspace --locked || rc=$$?; \
+	  if [ $$rc -eq 124 ] || [ $$rc -eq 137 ]; then echo "make test: the tests did not finish within $(TEST_MINUTES) minutes;" \
+	    "a test hangs: libtest names it above ('has been running for over 60 seconds')"; fi; exit $$rc
 
 ## make test-deployed: the end-to-end checks against a deployed stack
 ## (API_URL=... EMAIL=... PASSWORD=... make test-deployed; add API=http with the HttpApiUrl output,

@@ -50,14 +50,20 @@ impl Page {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e}: run `make venv`", python.display()));
-        let origin = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
+        // Built first, so that a panic below stops the server.
+        let page = Self {
+            child,
+            origin: format!("http://127.0.0.1:{port}"),
+        };
+        let started = std::time::Instant::now();
+        while !local_runtime::answers_http(port) {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the page's server (python -m http.server) did not answer on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, origin }
+        page
     }
 }
 

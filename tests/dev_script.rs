@@ -77,7 +77,18 @@ impl Dev {
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let status = self.child.wait().unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("make dev did not stop within 30 s of Ctrl-C (SIGINT)");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         assert!(
             !status.success() || status.code() == Some(130) || status.code().is_none(),
             "{status:?}"

@@ -13,7 +13,7 @@ pub use pool::Pool;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -345,6 +345,28 @@ impl Drop for Function {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// Whether an HTTP server answers on loopback `port` within two seconds. A bare connect is not
+/// enough: while nothing listens, Linux can connect a socket to itself when its ephemeral port
+/// is the one dialled, and the "server" would be the client's own echo.
+pub fn answers_http(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let limit = Duration::from_secs(2);
+    let Ok(mut stream) = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), limit)
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(limit));
+    let _ = stream.set_write_timeout(Some(limit));
+    if stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
 /// The environment that points an AWS SDK at a local `endpoint` (moto, DynamoDB Local) with

@@ -1,7 +1,9 @@
 //! A real DynamoDB- and Secrets Manager-compatible server for tests: `moto_server`, from the
 //! project's virtualenv (`make venv`), on a free loopback port.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+
+use crate::answers_http;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,9 +17,15 @@ pub struct MotoServer {
     port: u16,
 }
 
-/// Runs `"$0" "$@"` in the background and stops it when standard input closes: that is,
-/// when the process holding the other end exits, however it exits.
-const WATCHDOG: &str = r#""$0" "$@" </dev/null >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0"#;
+/// Runs `"$0" "$@"` in the background and kills it when standard input closes: that is,
+/// when the process holding the other end exits, however it exits. SIGKILL, not SIGTERM: moto
+/// keeps nothing worth saving, and a SIGTERM leaves the exit to Python (moto's handler, the
+/// interpreter's shutdown with its server threads, or a SIGTERM ignored before moto's handler
+/// is in place), where one CI run waited until its time limit.
+const WATCHDOG: &str = r#""$0" "$@" </dev/null >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0"#;
+
+/// How long a stopped server's watchdog may take to exit before it is killed itself.
+const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs moto's own server (`moto.server.main`, with its arguments) handling one request at a
 /// time. DynamoDB applies each write atomically; moto's threaded server does not lock an item
@@ -64,25 +72,6 @@ pub fn moto_server_path() -> Option<PathBuf> {
             .map(|d| d.join("moto_server"))
             .find(|p| p.is_file())
     })
-}
-
-/// Whether an HTTP server answers on `port`. A bare connect is not enough: while nothing
-/// listens, Linux can connect a socket to itself when its ephemeral port is the one dialled,
-/// and the "server" would be the client's own echo.
-fn answers_http(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut head = [0u8; 5];
-    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
 impl MotoServer {
@@ -170,8 +159,21 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        // Closing the lifeline makes the watchdog stop moto and exit.
+        // Closing the lifeline makes the watchdog kill moto and exit. Should the watchdog itself
+        // not exit, it is killed: a test never waits on a server it has finished with.
         drop(self.lifeline.take());
+        let started = Instant::now();
+        while started.elapsed() < STOP_WAIT {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!(
+            "moto's watchdog (pid {}) did not exit within {STOP_WAIT:?}: killing it",
+            self.child.id()
+        );
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
@@ -196,11 +198,9 @@ mod tests {
     fn the_server_stops_when_its_owner_goes_away() {
         let server = MotoServer::start();
         let port = server.port;
-        assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+        assert!(answers_http(port));
+        // Had the watchdog not killed moto (and been killed itself), moto would answer still.
         drop(server);
-        assert!(
-            TcpStream::connect(("127.0.0.1", port)).is_err(),
-            "moto still listens after drop"
-        );
+        assert!(!answers_http(port), "moto still answers after drop");
     }
 }
