@@ -45,14 +45,29 @@ server.run_simple = serial_run_simple
 server.main(sys.argv[1:])
 "#;
 
-/// The Python interpreter of the `moto_server` script at `path` (its `#!` line), or `python3`.
+/// The Python interpreter of the `moto_server` script at `path`, or `python3`: its `#!` line, or,
+/// when that is a shell, the interpreter of pip's trampoline. pip writes one when the
+/// interpreter's path is too long for a `#!` line (a virtualenv in a deep directory):
+/// `#!/bin/sh`, then `'''exec' /that/long/path/python "$0" "$@"`.
 fn interpreter(path: &std::path::Path) -> PathBuf {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| {
-            let first = text.lines().next()?.strip_prefix("#!")?.trim().to_owned();
-            first.split_whitespace().next().map(PathBuf::from)
-        })
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines();
+    let program = lines
+        .next()
+        .and_then(|line| line.strip_prefix("#!"))
+        .and_then(|line| line.split_whitespace().next());
+    let program = match program {
+        Some(shell) if shell.ends_with("/sh") => lines
+            .next()
+            .and_then(|line| line.strip_prefix("'''exec' "))
+            .and_then(|rest| match rest.strip_prefix('"') {
+                Some(quoted) => quoted.split('"').next(),
+                None => rest.split_whitespace().next(),
+            }),
+        other => other,
+    };
+    program
+        .map(PathBuf::from)
         .filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("python3"))
 }
@@ -183,14 +198,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_interpreter_comes_from_the_scripts_shebang() {
+    fn the_interpreter_comes_from_the_shebang_or_pips_trampoline() {
         let dir = std::env::temp_dir().join(format!("moto-shebang-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // A #! line cannot hold a space; pip's trampoline quotes a path that has one.
+        let (python, spaced) = (dir.join("bin/python"), dir.join("a dir/python"));
+        for p in [&python, &spaced] {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
         let script = dir.join("moto_server");
-        std::fs::write(&script, "#!/bin/sh -e\nexit 0\n").unwrap();
-        assert_eq!(interpreter(&script), PathBuf::from("/bin/sh"));
-        std::fs::write(&script, "no shebang\n").unwrap();
-        assert_eq!(interpreter(&script), PathBuf::from("python3"));
+        let (py, sp) = (python.display(), spaced.display());
+        let cases = [
+            (format!("#!{py} -E\nimport moto\n"), python.clone()),
+            (
+                format!("#!/bin/sh\n'''exec' \"{sp}\" \"$0\" \"$@\"\n' '''\nimport moto\n"),
+                spaced.clone(),
+            ),
+            (
+                format!("#!/bin/sh\n'''exec' {py} \"$0\" \"$@\"\n' '''\nimport moto\n"),
+                python.clone(),
+            ),
+            (
+                "#!/bin/sh -e\nexit 0\n".to_owned(),
+                PathBuf::from("python3"),
+            ),
+            ("#!/nowhere/python\n".to_owned(), PathBuf::from("python3")),
+            ("no shebang\n".to_owned(), PathBuf::from("python3")),
+        ];
+        for (text, expected) in cases {
+            std::fs::write(&script, &text).unwrap();
+            assert_eq!(interpreter(&script), expected, "{text}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
