@@ -55,14 +55,10 @@ impl Page {
             child,
             origin: format!("http://127.0.0.1:{port}"),
         };
-        let started = std::time::Instant::now();
-        while !local_runtime::answers_http(port) {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the page's server (python -m http.server) did not answer on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert!(
+            local_runtime::http_ready(port, Duration::from_secs(15)),
+            "the page's server (python -m http.server) did not answer on port {port}"
+        );
         page
     }
 }

@@ -77,17 +77,11 @@ impl Dev {
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let started = std::time::Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("make dev did not stop within 30 s of Ctrl-C (SIGINT)");
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let Some(status) = local_runtime::wait_child(&mut self.child, Duration::from_secs(30))
+        else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!("make dev did not stop within 30 s of Ctrl-C (SIGINT)");
         };
         assert!(
             !status.success() || status.code() == Some(130) || status.code().is_none(),

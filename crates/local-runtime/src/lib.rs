@@ -369,6 +369,32 @@ pub fn answers_http(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
+/// Whether an HTTP server answers on loopback `port` within `limit`, asked every 50 ms.
+pub fn http_ready(port: u16, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if answers_http(port) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Waits up to `limit` for `child` to exit: its status, or `None` when it has not exited (or
+/// cannot be asked).
+/// Tests never wait on a process without a limit: one that hangs would stall the whole suite.
+pub fn wait_child(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if started.elapsed() < limit => thread::sleep(Duration::from_millis(20)),
+            _ => return None,
+        }
+    }
+}
+
 /// The environment that points an AWS SDK at a local `endpoint` (moto, DynamoDB Local) with
 /// dummy credentials and no instance-metadata lookups: never a real AWS endpoint.
 pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 7] {

@@ -2,11 +2,11 @@
 //! project's virtualenv (`make venv`), on a free loopback port.
 
 use std::net::TcpListener;
-
-use crate::answers_http;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::{http_ready, wait_child};
 
 /// A running `moto_server`. Dropping it stops the server, and so does the end of this process:
 /// a server kept in a `static` is never dropped, and must not outlive the tests.
@@ -130,12 +130,8 @@ impl MotoServer {
                 lifeline,
                 port,
             };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(15) {
-                if answers_http(port) {
-                    return server;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if http_ready(port, Duration::from_secs(15)) {
+                return server;
             }
             drop(server);
         }
@@ -177,12 +173,8 @@ impl Drop for MotoServer {
         // Closing the lifeline makes the watchdog kill moto and exit. Should the watchdog itself
         // not exit, it is killed: a test never waits on a server it has finished with.
         drop(self.lifeline.take());
-        let started = Instant::now();
-        while started.elapsed() < STOP_WAIT {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if wait_child(&mut self.child, STOP_WAIT).is_some() {
+            return;
         }
         eprintln!(
             "moto's watchdog (pid {}) did not exit within {STOP_WAIT:?}: killing it",
@@ -196,6 +188,7 @@ impl Drop for MotoServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answers_http;
 
     #[test]
     fn the_interpreter_comes_from_the_shebang_or_pips_trampoline() {
