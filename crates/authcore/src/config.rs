@@ -1,4 +1,4 @@
-//! Configuration, read once at start-up from the environment.
+//! The token settings, read once at start-up by each function's settings module.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -9,12 +9,11 @@
 //! | `JWT_AUDIENCE` | `aud` of issued tokens, and the one required | `lambda-auth-api` |
 //! | `JWT_LEEWAY_SECONDS` | clock skew allowed on `exp`, `nbf` and `iat` | `30` (at most 300) |
 //! | `TOKEN_TTL_SECONDS` | lifetime of issued tokens | `900` (60 to 43200) |
-//! | `USERS_TABLE` | the DynamoDB users table (`authenticate`) | — |
-//! | `REQUIRED_ROLE` | a role every caller's token must carry (`check-token`); without it, a 403 | none |
 
 use std::time::Duration;
 
-use crate::keys::{KeyError, KeyRing, SigningKey};
+use crate::keys::{KeyRing, SigningKey};
+use crate::settings::{SettingsError, Vars};
 
 /// Default `iss` when `JWT_ISSUER` is unset.
 pub const DEFAULT_ISSUER: &str = "lambda-auth";
@@ -31,50 +30,67 @@ pub const MIN_TOKEN_TTL_SECONDS: u64 = 60;
 /// Longest token lifetime accepted (12 hours).
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 43_200;
 
-/// What is wrong with the configuration; each names the variable to fix.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    /// Neither `JWT_SECRET` nor `JWT_SECRET_ARN` is set.
-    #[error(
-        "no signing key configured: set JWT_SECRET_ARN to a Secrets Manager secret, \
-         or JWT_SECRET to a random value of at least 32 bytes for local use"
-    )]
-    MissingSecret,
-    /// `JWT_SECRET` is set but unusable.
-    #[error("JWT_SECRET is unusable: {0}")]
-    BadSecret(#[source] KeyError),
-    /// `JWT_PREVIOUS_SECRET` is set but unusable.
-    #[error("JWT_PREVIOUS_SECRET is unusable: {0}")]
-    BadPreviousSecret(#[source] KeyError),
-    /// A numeric variable does not parse or is out of range.
-    #[error(
-        "{name}={value:?} is not valid: expected a whole number of seconds from {min} to {max}"
-    )]
-    BadNumber {
-        /// The variable's name.
-        name: &'static str,
-        /// What it was set to.
-        value: String,
-        /// Smallest accepted value.
-        min: u64,
-        /// Largest accepted value.
-        max: u64,
-    },
-    /// A text variable is set but empty.
-    #[error("{0} is set but empty: unset it to use the default, or give it a value")]
-    Empty(&'static str),
-}
-
-/// Where the signing keys come from.
+/// Where a secret key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
-    /// The keys themselves (local use): `JWT_SECRET`, and `JWT_PREVIOUS_SECRET` if set.
+    /// The keys themselves (local use): the current one, and the previous one if set.
     Inline(KeyRing),
-    /// A Secrets Manager secret ARN or name, from `JWT_SECRET_ARN`, loaded by the binary at start-up.
+    /// A Secrets Manager secret ARN or name, loaded by the binary at start-up.
     SecretsManager(String),
 }
 
-/// Settings shared by the token issuer and verifier.
+/// The variables that name one secret key: its Secrets Manager ARN (deployed use), the key
+/// itself and, optionally, the key before it (local use).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyVars {
+    /// The Secrets Manager secret's ARN or name; wins over the inline key.
+    pub arn: &'static str,
+    /// The key itself.
+    pub inline: &'static str,
+    /// The key before the last rotation, which still verifies; `None` where none is read.
+    pub previous: Option<&'static str>,
+    /// What to set when neither is set.
+    pub hint: &'static str,
+}
+
+/// The signing key's variables.
+pub const SIGNING_KEY: KeyVars = KeyVars {
+    arn: "JWT_SECRET_ARN",
+    inline: "JWT_SECRET",
+    previous: Some("JWT_PREVIOUS_SECRET"),
+    hint: "set JWT_SECRET_ARN to a Secrets Manager secret, or JWT_SECRET to a random value of \
+           at least 32 bytes for local use",
+};
+
+impl KeySource {
+    /// The key named by `names`, read from `vars`.
+    pub fn read(vars: &Vars<'_>, names: KeyVars) -> Result<Self, SettingsError> {
+        if let Some(arn) = vars.optional(names.arn) {
+            return Ok(Self::SecretsManager(arn));
+        }
+        let key = |name: &'static str, value: String| {
+            SigningKey::new(value.into_bytes())
+                .map_err(|source| SettingsError::BadKey { name, source })
+        };
+        let Some(current) = vars.raw(names.inline).filter(|v| !v.is_empty()) else {
+            return Err(SettingsError::Missing {
+                name: names.inline,
+                hint: names.hint,
+            });
+        };
+        let current = key(names.inline, current)?;
+        let previous = match names.previous {
+            Some(name) => match vars.raw(name).filter(|v| !v.is_empty()) {
+                Some(v) => Some(key(name, v)?),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Self::Inline(KeyRing::local(current, previous)))
+    }
+}
+
+/// The token settings shared by the issuer and the verifier.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where the signing keys come from.
@@ -87,21 +103,13 @@ pub struct Config {
     pub leeway: Duration,
     /// Lifetime of issued tokens.
     pub token_ttl: Duration,
-    /// The DynamoDB users table (`USERS_TABLE`), for the functions that read it.
-    pub users_table: Option<String>,
-    /// A role every caller must hold (`REQUIRED_ROLE`); blank means none.
-    pub required_role: Option<String>,
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// The defaults with `secret` as the inline key: for tests, benchmarks and local tools.
-    pub fn with_secret(secret: &str) -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| (name == "JWT_SECRET").then(|| secret.to_owned()))
+    pub fn with_secret(secret: &str) -> Result<Self, SettingsError> {
+        let lookup = crate::settings::from_pairs(&[("JWT_SECRET", secret)]);
+        Self::read(&Vars::new(&lookup))
     }
 
     /// The current key, when the keys are given inline (`JWT_SECRET`) rather than by a
@@ -113,69 +121,21 @@ impl Config {
         }
     }
 
-    /// Reads the configuration through `lookup`, which maps a variable name to its value.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {
-            match lookup(name) {
-                None => Ok(default.to_owned()),
-                Some(v) if v.trim().is_empty() => Err(ConfigError::Empty(name)),
-                Some(v) => Ok(v.trim().to_owned()),
-            }
-        };
-        let seconds = |name: &'static str, default: u64, min: u64, max: u64| {
-            let Some(value) = lookup(name) else {
-                return Ok(Duration::from_secs(default));
-            };
-            match value.trim().parse::<u64>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_secs(n)),
-                _ => Err(ConfigError::BadNumber {
-                    name,
-                    value,
-                    min,
-                    max,
-                }),
-            }
-        };
-
-        let key_source = match (lookup("JWT_SECRET_ARN"), lookup("JWT_SECRET")) {
-            (Some(arn), _) if !arn.trim().is_empty() => {
-                KeySource::SecretsManager(arn.trim().to_owned())
-            }
-            (_, Some(secret)) => {
-                let current =
-                    SigningKey::new(secret.into_bytes()).map_err(ConfigError::BadSecret)?;
-                let previous = match lookup("JWT_PREVIOUS_SECRET") {
-                    Some(s) if !s.is_empty() => Some(
-                        SigningKey::new(s.into_bytes()).map_err(ConfigError::BadPreviousSecret)?,
-                    ),
-                    _ => None,
-                };
-                KeySource::Inline(KeyRing::local(current, previous))
-            }
-            _ => return Err(ConfigError::MissingSecret),
-        };
-        let optional = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+    /// Reads the token settings from `vars`.
+    pub fn read(vars: &Vars<'_>) -> Result<Self, SettingsError> {
         Ok(Self {
-            key_source,
-            users_table: optional("USERS_TABLE"),
-            required_role: optional("REQUIRED_ROLE"),
-            issuer: text("JWT_ISSUER", DEFAULT_ISSUER)?,
-            audience: text("JWT_AUDIENCE", DEFAULT_AUDIENCE)?,
-            leeway: seconds(
+            key_source: KeySource::read(vars, SIGNING_KEY)?,
+            issuer: vars.text("JWT_ISSUER", DEFAULT_ISSUER)?,
+            audience: vars.text("JWT_AUDIENCE", DEFAULT_AUDIENCE)?,
+            leeway: vars.seconds(
                 "JWT_LEEWAY_SECONDS",
                 DEFAULT_LEEWAY_SECONDS,
-                0,
-                MAX_LEEWAY_SECONDS,
+                0..=MAX_LEEWAY_SECONDS,
             )?,
-            token_ttl: seconds(
+            token_ttl: vars.seconds(
                 "TOKEN_TTL_SECONDS",
                 DEFAULT_TOKEN_TTL_SECONDS,
-                MIN_TOKEN_TTL_SECONDS,
-                MAX_TOKEN_TTL_SECONDS,
+                MIN_TOKEN_TTL_SECONDS..=MAX_TOKEN_TTL_SECONDS,
             )?,
         })
     }
@@ -184,16 +144,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use crate::keys::KeyError;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-local";
 
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+    fn config(vars: &[(&str, &str)]) -> Result<Config, SettingsError> {
+        let lookup = crate::settings::from_pairs(vars);
+        Config::read(&Vars::new(&lookup))
     }
 
     #[test]
@@ -233,9 +190,21 @@ mod tests {
 
     #[test]
     fn missing_or_short_secret_is_a_start_up_error() {
-        assert_eq!(config(&[]).unwrap_err(), ConfigError::MissingSecret);
+        assert!(matches!(
+            config(&[]).unwrap_err(),
+            SettingsError::Missing {
+                name: "JWT_SECRET",
+                ..
+            }
+        ));
         let err = config(&[("JWT_SECRET", "too-short")]).unwrap_err();
-        assert_eq!(err, ConfigError::BadSecret(KeyError::TooShort { len: 9 }));
+        assert_eq!(
+            err,
+            SettingsError::BadKey {
+                name: "JWT_SECRET",
+                source: KeyError::TooShort { len: 9 }
+            }
+        );
         assert!(err.to_string().contains("at least 32 bytes"), "{err}");
     }
 
@@ -250,7 +219,7 @@ mod tests {
         ] {
             let err = config(&[("JWT_SECRET", SECRET), (name, value)]).unwrap_err();
             assert!(
-                matches!(err, ConfigError::BadNumber { name: n, .. } if n == name),
+                matches!(err, SettingsError::OutOfRange { name: n, .. } if n == name),
                 "{err}"
             );
             assert!(err.to_string().starts_with(name), "{err}");
@@ -290,29 +259,8 @@ mod tests {
     }
 
     #[test]
-    fn the_table_and_the_required_role_are_read_here_and_blank_means_unset() {
-        let c = config(&[
-            ("JWT_SECRET", SECRET),
-            ("USERS_TABLE", " users "),
-            ("REQUIRED_ROLE", "admin"),
-        ])
-        .unwrap();
-        assert_eq!(
-            (c.users_table.as_deref(), c.required_role.as_deref()),
-            (Some("users"), Some("admin"))
-        );
-        let c = config(&[
-            ("JWT_SECRET", SECRET),
-            ("USERS_TABLE", ""),
-            ("REQUIRED_ROLE", "  "),
-        ])
-        .unwrap();
-        assert_eq!((c.users_table, c.required_role), (None, None));
-    }
-
-    #[test]
     fn empty_issuer_is_refused() {
         let err = config(&[("JWT_SECRET", SECRET), ("JWT_ISSUER", "  ")]).unwrap_err();
-        assert_eq!(err, ConfigError::Empty("JWT_ISSUER"));
+        assert_eq!(err, SettingsError::Empty("JWT_ISSUER"));
     }
 }

@@ -59,9 +59,12 @@ impl AllowedOrigins {
         }
     }
 
-    /// Reads `ALLOWED_ORIGINS` from the process environment.
-    pub fn from_env() -> Result<Self, CorsError> {
-        Self::parse(&std::env::var(ALLOWED_ORIGINS_VAR).unwrap_or_default())
+    /// Reads `ALLOWED_ORIGINS` from `vars`; unset, no cross-origin access.
+    pub fn read(vars: &crate::Vars<'_>) -> Result<Self, crate::SettingsError> {
+        let origins = vars.parsed(ALLOWED_ORIGINS_VAR, |v| {
+            Self::parse(v).map_err(|e| e.to_string())
+        })?;
+        Ok(origins.unwrap_or_default())
     }
 
     /// Whether a request from `origin` (the `Origin` header's value) may read the response.

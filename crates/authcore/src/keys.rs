@@ -17,7 +17,7 @@ pub fn generate_secret() -> Result<String, KeyError> {
 }
 
 /// Why a secret cannot be used as a signing key.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     /// The secret is shorter than 256 bits.
     #[error(

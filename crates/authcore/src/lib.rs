@@ -1,32 +1,28 @@
 //! The core of the authentication pair: everything that does not talk to AWS.
 //!
 //! - [`token`]: HS256 JWT issuing and verification with `jsonwebtoken` (algorithm pinned, claims checked).
-//! - [`keys`]: signing keys, at least 256 bits.
-//! - [`header`]: reading the `Authorization` header API Gateway hands to the authorizer.
-//! - [`policy`]: `methodArn` parsing and API Gateway authorizer responses (IAM policies).
-//! - [`password`]: argon2id password hashing, verification and rehash decisions.
-//! - [`config`]: configuration read once from the environment.
+//! - [`keys`]: signing keys (at least 256 bits) and keyed hashes.
+//! - [`password`]: argon2id password hashing, verification, rehash decisions and the policy.
+//! - [`identity`]: email normalisation and user ids.
+//! - [`cors`]: the origins whose pages may read the functions' answers.
+//! - [`settings`]: reading bounded settings from a variable lookup, with one error type.
+//! - [`config`]: the token settings shared by the issuer and the verifier.
 //!
-//! No AWS SDK lives here, so the authorizer stays small and every rule is testable
-//! without a network.
+//! No AWS SDK and no Lambda event type lives here, so every rule is testable without a
+//! network.
 
 pub mod config;
 pub mod cors;
-pub mod header;
 pub mod identity;
 pub mod keys;
 pub mod password;
-pub mod policy;
+pub mod settings;
 pub mod token;
 
-pub use config::{Config, ConfigError, KeySource};
+pub use config::{Config, KeySource, KeyVars};
 pub use cors::{AllowedOrigins, CorsError};
-pub use header::{HeaderError, bearer_token};
 pub use identity::{IdentityError, new_user_id, normalize_email};
 pub use keys::{KeyError, KeyRing, KeyedHash, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};
-pub use policy::{
-    AuthorizerContext, AuthorizerResponse, ContextValue, HttpAuthorizerResponse, MethodArn,
-    PolicyBuilder,
-};
+pub use settings::{SettingsError, Vars};
 pub use token::{Claims, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

@@ -53,11 +53,6 @@ pub enum PasswordError {
     /// A new password is common, or guessable from the email or name.
     #[error("the password is too easy to guess{0}: choose another, such as a few unrelated words")]
     Common(String),
-    /// `MIN_PASSWORD_CHARS` is not a number from 8 to 15.
-    #[error(
-        "{MIN_PASSWORD_CHARS_VAR} must be a number from {LOWEST_MIN_PASSWORD_CHARS} to {MIN_NEW_PASSWORD_CHARS}"
-    )]
-    BadMinimum,
     /// The stored hash is not an argon2 PHC string.
     #[error("the stored password hash is not an argon2 PHC string: {0}")]
     BadHash(String),
@@ -211,16 +206,12 @@ impl Default for PasswordPolicy {
 #[cfg(feature = "password-policy")]
 impl PasswordPolicy {
     /// The policy, with the minimum from `MIN_PASSWORD_CHARS` when set (8 to 15).
-    pub fn from_env() -> Result<Self, PasswordError> {
-        match std::env::var(MIN_PASSWORD_CHARS_VAR) {
-            Err(_) => Ok(Self::default()),
-            Ok(v) => match v.trim().parse::<usize>() {
-                Ok(n) if (LOWEST_MIN_PASSWORD_CHARS..=MIN_NEW_PASSWORD_CHARS).contains(&n) => {
-                    Ok(Self { min_chars: n })
-                }
-                _ => Err(PasswordError::BadMinimum),
-            },
-        }
+    pub fn read(vars: &crate::Vars<'_>) -> Result<Self, crate::SettingsError> {
+        let range = LOWEST_MIN_PASSWORD_CHARS as u64..=MIN_NEW_PASSWORD_CHARS as u64;
+        let min = vars.number(MIN_PASSWORD_CHARS_VAR, MIN_NEW_PASSWORD_CHARS as u64, range)?;
+        Ok(Self {
+            min_chars: usize::try_from(min).unwrap_or(MIN_NEW_PASSWORD_CHARS),
+        })
     }
 
     /// Checks a new password for the user known by `context` (email, name).

@@ -36,12 +36,8 @@ fn verifier() -> TokenVerifier {
         ("JWT_ISSUER", "https://issuer.example"),
         ("JWT_AUDIENCE", "orders-api"),
     ];
-    let config = Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap();
+    let lookup = authcore::settings::from_pairs(&vars);
+    let config = Config::read(&authcore::Vars::new(&lookup)).unwrap();
     TokenVerifier::new(config.inline_key().unwrap(), &config)
 }
 

@@ -1,6 +1,8 @@
 //! What the authorizer decided for one request, and why: types, not strings.
 
-use authcore::{HeaderError, TokenError};
+use authcore::TokenError;
+
+use crate::header::HeaderError;
 
 /// The three answers an authorizer can give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

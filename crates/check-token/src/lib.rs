@@ -9,21 +9,26 @@
 
 pub mod decision;
 pub mod event;
+pub mod header;
+pub mod policy;
 pub mod response;
+pub mod settings;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use authcore::header::bearer_token;
-use authcore::policy::MethodArn;
 use authcore::token::now_seconds;
-use authcore::{Claims, Config, ConfigError, KeyRing, SigningKey, TokenVerifier};
+use authcore::{Claims, Config, KeyRing, SigningKey, TokenVerifier};
 use lambda_runtime::LambdaEvent;
+
+use crate::header::bearer_token;
+use crate::policy::MethodArn;
 
 pub use decision::{Decision, Outcome, Reason, Verdict};
 pub use event::{AuthorizerEvent, AuthorizerInput, Kind};
 pub use response::{Answer, UNAUTHORIZED, Unauthorized, V2Format};
+pub use settings::Settings;
 
 /// How long after one key-ring refresh another may happen: a flood of tokens with forged
 /// `kid`s costs at most one Secrets Manager call per interval.
@@ -36,6 +41,7 @@ pub struct State {
     config: Config,
     refresher: Option<Refresher>,
     v2_format: V2Format,
+    required_role: Option<String>,
 }
 
 /// Reloads the key ring from Secrets Manager when a token names an unknown key, at most once
@@ -70,20 +76,6 @@ impl Refresher {
     }
 }
 
-/// Why the authorizer cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// The environment holds a bad or missing setting.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The key could not be loaded from Secrets Manager.
-    #[error(transparent)]
-    Secret(#[from] secrets::SecretError),
-    /// `ENABLE_SIMPLE_RESPONSES` is neither `true` nor `false`.
-    #[error(transparent)]
-    V2Format(#[from] response::BadV2Format),
-}
-
 impl State {
     /// Builds the verifier for `key` with the configured issuer, audience and leeway.
     pub fn new(key: &SigningKey, config: &Config) -> Self {
@@ -105,7 +97,14 @@ impl State {
             config: config.clone(),
             refresher,
             v2_format: V2Format::default(),
+            required_role: None,
         }
+    }
+
+    /// Gives genuine tokens without `role` an explicit Deny.
+    pub fn with_required_role(mut self, role: Option<String>) -> Self {
+        self.required_role = role;
+        self
     }
 
     /// Answers payload 2.0 events in `format` (simple responses unless told otherwise).
@@ -119,22 +118,15 @@ impl State {
         self.v2_format
     }
 
-    /// Builds the state from the process environment ([`Config`]), loading the keys once:
-    /// `JWT_SECRET` (and `JWT_PREVIOUS_SECRET`), or the Secrets Manager secret of
-    /// `JWT_SECRET_ARN`, which is reloaded when a token names a key not yet known.
-    /// `REQUIRED_ROLE`, when set, gives genuine tokens without that role an explicit Deny.
-    /// `ENABLE_SIMPLE_RESPONSES` (`true` unless set to `false`) says how payload 2.0 events
-    /// are answered, as the HTTP API authorizer's `EnableSimpleResponses` expects.
-    pub async fn from_env() -> Result<Self, StartupError> {
-        let config = Config::from_env()?;
-        let v2_format = V2Format::from_setting(
-            std::env::var(response::SIMPLE_RESPONSES_VAR)
-                .ok()
-                .as_deref(),
-        )?;
-        let (ring, source) = secrets::key_ring(&config).await?;
+    /// Builds the state from `settings`, loading the keys once: `JWT_SECRET` (and
+    /// `JWT_PREVIOUS_SECRET`), or the Secrets Manager secret of `JWT_SECRET_ARN`, which is
+    /// reloaded when a token names a key not yet known.
+    pub async fn start(settings: &Settings) -> Result<Self, secrets::SecretError> {
+        let (ring, source) = secrets::key_ring(&settings.token.key_source, &settings.aws).await?;
         let refresher = source.map(|s| Refresher::new(s, REFRESH_INTERVAL));
-        Ok(Self::from_ring(&ring, &config, refresher).with_v2_format(v2_format))
+        Ok(Self::from_ring(&ring, &settings.token, refresher)
+            .with_v2_format(settings.v2_format)
+            .with_required_role(settings.required_role.clone()))
     }
 
     /// How many times the key ring has been reloaded.
@@ -225,7 +217,7 @@ fn decide(state: &State, claims: Claims, kind: Kind, arn: Option<&str>) -> Decis
     } else {
         arn.whole_stage()
     };
-    if let Some(role) = &state.config.required_role
+    if let Some(role) = &state.required_role
         && !roles.iter().any(|r| r == role)
     {
         return Decision {

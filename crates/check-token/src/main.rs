@@ -1,14 +1,14 @@
-//! Wiring only: build the state once, then serve invocations with it.
+//! Wiring only: read the settings and build the state once, then serve invocations with it.
 
-use check_token::{State, handler};
+use check_token::{State, handler, settings};
 use lambda_runtime::{Error, service_fn};
 
 // One invocation at a time: the single-threaded runtime measured faster (see README, "Performance").
 #[cfg_attr(not(feature = "multi-thread"), tokio::main(flavor = "current_thread"))]
 #[cfg_attr(feature = "multi-thread", tokio::main(flavor = "multi_thread"))]
 async fn main() -> Result<(), Error> {
-    awsenv::logging::init();
-    let state = State::from_env()
+    let settings = settings::from_process()?;
+    let state = State::start(&settings)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let state = &state;

@@ -23,22 +23,16 @@
 
 use std::fmt;
 
-use authcore::policy::{
-    AuthorizerContext, AuthorizerResponse, HttpAuthorizerResponse, PolicyBuilder,
-};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
 use crate::decision::Verdict;
 use crate::event::Kind;
+use crate::policy::{AuthorizerContext, AuthorizerResponse, HttpAuthorizerResponse, PolicyBuilder};
 
 /// The exact message API Gateway turns into a 401.
 pub const UNAUTHORIZED: &str = "Unauthorized";
-
-/// The setting that says how payload 2.0 events are answered; it must match the HTTP API
-/// authorizer's `EnableSimpleResponses` (the template sets both from one place).
-pub const SIMPLE_RESPONSES_VAR: &str = "ENABLE_SIMPLE_RESPONSES";
 
 /// The error API Gateway answers with a 401: its message is exactly `Unauthorized`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,21 +65,13 @@ pub enum V2Format {
     IamPolicy,
 }
 
-/// `ENABLE_SIMPLE_RESPONSES` holds something other than `true` or `false`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{SIMPLE_RESPONSES_VAR} must be true or false (as the HTTP API authorizer's EnableSimpleResponses), not {0:?}"
-)]
-pub struct BadV2Format(pub String);
-
 impl V2Format {
-    /// Reads the setting's value; unset means simple responses.
-    pub fn from_setting(value: Option<&str>) -> Result<Self, BadV2Format> {
-        match value.map(str::trim) {
-            None | Some("") => Ok(Self::default()),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Self::Simple),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Self::IamPolicy),
-            Some(v) => Err(BadV2Format(v.to_owned())),
+    /// The format for the setting's value: simple responses when `true`.
+    pub fn from_simple(simple: bool) -> Self {
+        if simple {
+            Self::Simple
+        } else {
+            Self::IamPolicy
         }
     }
 }

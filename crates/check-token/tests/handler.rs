@@ -1,12 +1,10 @@
 //! The handler over the sample events in `events/`, as `cargo lambda invoke` would send them.
 
-use std::collections::HashMap;
-
 use authcore::Config;
 use authcore::token::now_seconds;
 use check_token::response::iam_policy;
 use check_token::{
-    AuthorizerInput, Kind, Outcome, State, UNAUTHORIZED, Unauthorized, V2Format, Verdict,
+    AuthorizerInput, Kind, Outcome, Settings, State, UNAUTHORIZED, Unauthorized, V2Format, Verdict,
     authorize, handler,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
@@ -16,15 +14,19 @@ const SECRET: &str = "handler-test-secret-0123456789abcdef-xyz";
 const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*";
 
 fn config(secret: &str) -> Config {
-    let vars = HashMap::from([("JWT_SECRET", secret.to_owned())]);
-    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+    Config::with_secret(secret).unwrap()
 }
 
-/// A state whose configuration requires `role` (`REQUIRED_ROLE`).
+/// The settings `pairs` give.
+fn settings(pairs: &[(&str, &str)]) -> Result<Settings, authcore::SettingsError> {
+    let lookup = authcore::settings::from_pairs(pairs);
+    Settings::read(&authcore::Vars::new(&lookup))
+}
+
+/// A state whose settings require `role` (`REQUIRED_ROLE`).
 fn requiring(role: &str) -> State {
-    let vars = HashMap::from([("JWT_SECRET", SECRET), ("REQUIRED_ROLE", role)]);
-    let config = Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
-    State::new(config.inline_key().unwrap(), &config)
+    let s = settings(&[("JWT_SECRET", SECRET), ("REQUIRED_ROLE", role)]).unwrap();
+    State::new(s.token.inline_key().unwrap(), &s.token).with_required_role(s.required_role)
 }
 
 fn state() -> State {
@@ -205,8 +207,7 @@ fn the_lambda_error_message_is_exactly_unauthorized() {
 
 #[test]
 fn start_up_refuses_a_short_secret_and_says_so() {
-    let vars = HashMap::from([("JWT_SECRET", "short".to_owned())]);
-    let err = Config::from_lookup(|k| vars.get(k).cloned()).unwrap_err();
+    let err = settings(&[("JWT_SECRET", "short")]).unwrap_err();
     assert!(err.to_string().contains("at least 32 bytes"), "{err}");
 }
 
@@ -216,12 +217,13 @@ fn every_hostile_token_in_the_corpus_is_unauthorized_with_its_reason() {
         "../../authcore/tests/data/hostile_tokens.json"
     ))
     .unwrap();
-    let vars = HashMap::from([
+    let config = settings(&[
         ("JWT_SECRET", "unit-test-secret-0123456789abcdef-0123456789"),
         ("JWT_ISSUER", "https://issuer.example"),
         ("JWT_AUDIENCE", "orders-api"),
-    ]);
-    let config = Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+    ])
+    .unwrap()
+    .token;
     let state = State::new(config.inline_key().unwrap(), &config);
     let cases = corpus["cases"].as_array().unwrap();
     assert!(cases.len() >= 49);
@@ -231,7 +233,7 @@ fn every_hostile_token_in_the_corpus_is_unauthorized_with_its_reason() {
         let decision = authorize(&state, &input(&raw.to_string()), 1_800_000_000);
         // What the header itself refuses (empty, characters no JWT holds, over 8 KiB) never
         // reaches the verifier; the rest gets the corpus's reason.
-        let want = match authcore::bearer_token(&header) {
+        let want = match check_token::header::bearer_token(&header) {
             Err(e) => e.reason(),
             Ok(_) => case["reason"].as_str().unwrap(),
         };
@@ -419,12 +421,20 @@ fn replace_strings(v: &mut Value, from: &str, to: &str) {
 
 #[test]
 fn the_simple_responses_setting_reads_true_false_or_nothing() {
-    assert_eq!(V2Format::from_setting(None), Ok(V2Format::Simple));
-    assert_eq!(V2Format::from_setting(Some("true")), Ok(V2Format::Simple));
+    let read = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("JWT_SECRET", SECRET)];
+        all.extend_from_slice(pairs);
+        settings(&all).map(|s| s.v2_format)
+    };
+    assert_eq!(read(&[]), Ok(V2Format::Simple));
     assert_eq!(
-        V2Format::from_setting(Some("FALSE")),
+        read(&[("ENABLE_SIMPLE_RESPONSES", "true")]),
+        Ok(V2Format::Simple)
+    );
+    assert_eq!(
+        read(&[("ENABLE_SIMPLE_RESPONSES", "FALSE")]),
         Ok(V2Format::IamPolicy)
     );
-    let err = V2Format::from_setting(Some("yes")).unwrap_err();
+    let err = read(&[("ENABLE_SIMPLE_RESPONSES", "yes")]).unwrap_err();
     assert!(err.to_string().contains("ENABLE_SIMPLE_RESPONSES"), "{err}");
 }

@@ -7,11 +7,11 @@ use authcore::token::{Subject, now_seconds};
 use authcore::{Config, TokenIssuer};
 use check_token::{AuthorizerInput, Refresher, State, Unauthorized, handler};
 use lambda_runtime::{Context, LambdaEvent};
-use local_runtime::moto::MotoServer;
 use serde_json::json;
+use testkit::moto::MotoServer;
 
 fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
+    aws_sdk_secretsmanager::Client::new(&testkit::moto::local_sdk_config(endpoint))
 }
 
 fn config() -> Config {

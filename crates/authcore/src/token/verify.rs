@@ -270,12 +270,8 @@ mod tests {
             ("JWT_ISSUER", "https://issuer.example"),
             ("JWT_AUDIENCE", "orders-api"),
         ];
-        Config::from_lookup(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap()
+        let lookup = crate::settings::from_pairs(&vars);
+        Config::read(&crate::Vars::new(&lookup)).unwrap()
     }
 
     fn key(secret: &[u8]) -> SigningKey {

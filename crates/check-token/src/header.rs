@@ -36,7 +36,7 @@ impl HeaderError {
 /// or from a bare token.
 ///
 /// ```
-/// # use authcore::header::{bearer_token, HeaderError};
+/// # use check_token::header::{bearer_token, HeaderError};
 /// assert_eq!(bearer_token("  bearer abc.def.ghi "), Ok("abc.def.ghi"));
 /// assert_eq!(bearer_token("abc.def.ghi"), Ok("abc.def.ghi"));
 /// assert_eq!(bearer_token("Basic dXNlcjpwdw=="), Err(HeaderError::WrongScheme));
