@@ -8,8 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use local_runtime::moto::MotoServer;
-use local_runtime::{Function, FunctionSpec, built_binary, local_aws_env};
+use local_runtime::{Function, FunctionSpec};
+use testkit::moto::MotoServer;
+use testkit::moto::local_aws_env;
+use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -88,6 +90,8 @@ fn main() {
     let endpoint = moto.endpoint();
     let secret = authcore::generate_secret().expect("randomness");
     let arn = testkit::create_secret_at(&endpoint, "cold-start-key", &secret);
+    let lockout_arn =
+        testkit::create_secret_at(&endpoint, "cold-start-lockout-key", testkit::LOCKOUT_KEY);
     let token = testkit::mint(
         &secret,
         testkit::demo_subject("cold"),
@@ -99,16 +103,18 @@ fn main() {
     // A request answered without a DynamoDB call: the cold start, not the table, is measured.
     let token_request = testkit::event("authenticate-malformed.json", "").into_bytes();
 
-    let spec = |binary: &str, key: (&str, &str)| {
+    let spec = |binary: &str, keys: &[(&str, &str)]| {
         let path = package(binary);
         let mut spec = FunctionSpec::new(binary, path)
-            .env(key.0, key.1)
             .env("USERS_TABLE", "cold-start-users")
             .env("ATTEMPTS_TABLE", "cold-start-attempts")
             .env("SESSIONS_TABLE", "cold-start-sessions")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN");
         for (k, v) in local_aws_env(&endpoint) {
             spec = spec.env(k, v);
+        }
+        for (k, v) in keys {
+            spec = spec.env(*k, *v);
         }
         // Lambda sets no SSL_CERT_FILE: the functions trust their compiled-in roots. To measure
         // a CA bundle instead, name it in COLD_START_SSL_CERT_FILE.
@@ -120,22 +126,31 @@ fn main() {
     let cases = [
         (
             "check-token, key in the environment",
-            spec("check-token", ("JWT_SECRET", &secret)),
+            spec("check-token", &[("JWT_SECRET", &secret)]),
             authorizer_event.as_bytes(),
         ),
         (
             "check-token, key from Secrets Manager",
-            spec("check-token", ("JWT_SECRET_ARN", &arn)),
+            spec("check-token", &[("JWT_SECRET_ARN", &arn)]),
             authorizer_event.as_bytes(),
         ),
         (
             "authenticate, key in the environment",
-            spec("authenticate", ("JWT_SECRET", &secret)),
+            spec(
+                "authenticate",
+                &[
+                    ("JWT_SECRET", &secret),
+                    ("LOCKOUT_KEY", testkit::LOCKOUT_KEY),
+                ],
+            ),
             &token_request[..],
         ),
         (
-            "authenticate, key from Secrets Manager",
-            spec("authenticate", ("JWT_SECRET_ARN", &arn)),
+            "authenticate, keys from Secrets Manager",
+            spec(
+                "authenticate",
+                &[("JWT_SECRET_ARN", &arn), ("LOCKOUT_KEY_ARN", &lockout_arn)],
+            ),
             &token_request[..],
         ),
     ];

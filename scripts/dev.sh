@@ -2,7 +2,7 @@
 # make dev: the whole stack locally, like API Gateway, without Docker or an AWS account.
 # API=rest (the default) serves the template's REST API; API=http its HTTP API.
 # A DynamoDB-compatible server (moto, unless AWS_ENDPOINT_URL_DYNAMODB points at one already),
-# the users table, a demo user, a local signing secret in .env, the local gateway, and the
+# the tables, a demo user, a local signing key and lockout key in .env, the local gateway, and the
 # sign-in page (web/) on its own origin, which the gateway's AllowedOrigins allows.
 # Ctrl-C stops everything it started.
 set -euo pipefail
@@ -25,7 +25,7 @@ WEB_PORT=${DEV_WEB_PORT:-8000}
 ENV_FILE=${DEV_ENV_FILE:-.env}
 DEMO_EMAIL=${DEV_DEMO_EMAIL:-demo@example.com}
 VENV_BIN="$PWD/.venv/bin"
-for tool in "$BIN/authctl" "$BIN/local-gateway" "$BIN/check-token" "$BIN/authenticate" "$BIN/hello"; do
+for tool in "$BIN/authctl" "$BIN/local-gateway" "$BIN/local-moto" "$BIN/check-token" "$BIN/authenticate" "$BIN/hello"; do
   [ -x "$tool" ] || { echo "dev: $tool is missing: run 'make dev' (it builds them)" >&2; exit 1; }
 done
 
@@ -38,28 +38,28 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The local signing secret: generated once, kept out of git (.gitignore).
-if [ ! -s "$ENV_FILE" ]; then
-  umask 077
-  echo "JWT_SECRET=$("$BIN/authctl" secret generate)" > "$ENV_FILE"
-  echo "dev: wrote a new signing secret to $ENV_FILE"
-fi
+# The local signing key and lockout key: each generated once, kept out of git (.gitignore).
+(umask 077; touch "$ENV_FILE")
+for key in JWT_SECRET LOCKOUT_KEY; do
+  if ! grep -q "^$key=" "$ENV_FILE"; then
+    echo "$key=$("$BIN/authctl" secret generate)" >> "$ENV_FILE"
+    echo "dev: wrote a new $key to $ENV_FILE"
+  fi
+done
 set -a; . "$ENV_FILE"; set +a
 
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_REGION=${AWS_REGION:-us-east-1} AWS_EC2_METADATA_DISABLED=true
 if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
   [ -x "$VENV_BIN/moto_server" ] || { echo "dev: moto_server is missing: run 'make venv'" >&2; exit 1; }
-  moto_port=$("$VENV_BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$VENV_BIN/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
-  pids+=($!)
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$moto_port"
+  # The tests' launcher (testkit's local-moto): a free port, ready once it answers HTTP, and
+  # stopped when this script's end closes its standard input.
+  coproc MOTO { exec "$BIN/local-moto"; }
+  pids+=("$MOTO_PID")
+  read -r -t 60 endpoint <&"${MOTO[0]}" || { echo "dev: moto_server did not start" >&2; exit 1; }
+  export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
   # moto is slower than DynamoDB: more than the deployed one-second budget per call.
   export DYNAMODB_TIMEOUT_MS=${DYNAMODB_TIMEOUT_MS:-5000}
-  for _ in $(seq 100); do
-    (echo >"/dev/tcp/127.0.0.1/$moto_port") 2>/dev/null && break
-    sleep 0.1
-  done
   echo "dev: moto_server (DynamoDB) on $AWS_ENDPOINT_URL_DYNAMODB"
 else
   echo "dev: using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"

@@ -5,9 +5,11 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use local_runtime::moto::MotoServer;
-use local_runtime::{Function, FunctionSpec, built_binary, local_aws_env};
+use local_runtime::{Function, FunctionSpec};
 use serde_json::Value;
+use testkit::moto::MotoServer;
+use testkit::moto::local_aws_env;
+use testkit::process::built_binary;
 
 fn event(name: &str) -> Vec<u8> {
     common::event(name, "")
@@ -17,6 +19,7 @@ fn start(endpoint: &str, secret: &str) -> Function {
     let binary = built_binary("authenticate").unwrap_or_else(|e| panic!("{e}"));
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", secret)
+        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
         .env("USERS_TABLE", "e2e-users")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
         .env("SESSIONS_TABLE", "SessionsTable");
@@ -138,6 +141,7 @@ fn a_hung_dynamodb_costs_about_a_second_not_five() {
     let binary = built_binary("authenticate").unwrap_or_else(|e| panic!("{e}"));
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", authcore::generate_secret().unwrap())
+        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
         .env("USERS_TABLE", "e2e-users")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
         .env("SESSIONS_TABLE", "SessionsTable");

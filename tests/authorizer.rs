@@ -6,9 +6,11 @@ mod common;
 use std::time::Duration;
 
 use authcore::token::now_seconds;
-use local_runtime::moto::MotoServer;
-use local_runtime::{Function, FunctionSpec, Outcome, built_binary, local_aws_env};
+use local_runtime::{Function, FunctionSpec, Outcome};
 use serde_json::json;
+use testkit::moto::MotoServer;
+use testkit::moto::local_aws_env;
+use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -56,7 +56,7 @@ impl Page {
             origin: format!("http://127.0.0.1:{port}"),
         };
         assert!(
-            local_runtime::http_ready(port, Duration::from_secs(15)),
+            testkit::process::http_ready(port, Duration::from_secs(15)),
             "the page's server (python -m http.server) did not answer on port {port}"
         );
         page

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use local_runtime::built_binary;
+use testkit::process::built_binary;
 
 mod common;
 
@@ -77,7 +77,7 @@ impl Dev {
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let Some(status) = local_runtime::wait_child(&mut self.child, Duration::from_secs(30))
+        let Some(status) = testkit::process::wait_child(&mut self.child, Duration::from_secs(30))
         else {
             let _ = self.child.kill();
             let _ = self.child.wait();
@@ -171,9 +171,17 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         "{unauthenticated}"
     );
     let secret = std::fs::read_to_string(&env_file).unwrap();
+    let value = |name: &str| {
+        secret
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (jwt_secret, lockout_key) = (value("JWT_SECRET"), value("LOCKOUT_KEY"));
     assert!(
-        secret.starts_with("JWT_SECRET=") && secret.trim().len() > 70,
-        "a generated secret in .env"
+        jwt_secret.len() > 60 && lockout_key.len() > 60 && jwt_secret != lockout_key,
+        "two generated keys in .env"
     );
     page_checks(&printed, port, web_port);
 
@@ -222,11 +230,11 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         all.contains("GET /hello 401"),
         "gateway lines are captured: {all}"
     );
-    let jwt_secret = secret.trim().trim_start_matches("JWT_SECRET=");
     for (what, needle) in [
         ("password", password.as_str()),
         ("wrong password", "wrong-password-123"),
-        ("secret", jwt_secret),
+        ("secret", jwt_secret.as_str()),
+        ("lockout key", lockout_key.as_str()),
         ("a JWT", "eyJ"),
     ] {
         assert!(!all.contains(needle), "{what} reached the logs");

@@ -9,9 +9,11 @@ mod common;
 
 use authcore::token::now_seconds;
 use authcore::{Config, SigningKey, TokenVerifier};
-use local_runtime::moto::MotoServer;
-use local_runtime::{Function, FunctionSpec, Outcome, built_binary, local_aws_env};
+use local_runtime::{Function, FunctionSpec, Outcome};
 use serde_json::Value;
+use testkit::moto::MotoServer;
+use testkit::moto::local_aws_env;
+use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -76,6 +78,7 @@ fn only_the_per_service_endpoint_variables_reach_the_local_server() {
     let auth = Function::start(
         spec("authenticate", &endpoint)
             .env("JWT_SECRET_ARN", &arn)
+            .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
             .env("USERS_TABLE", "endpoint-users")
             .env("ATTEMPTS_TABLE", "AttemptsTable")
             .env("SESSIONS_TABLE", "SessionsTable")

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 mod common;
 
-use local_runtime::moto::MotoServer;
-use local_runtime::{Function, FunctionSpec, Outcome, built_binary, local_aws_env};
+use local_runtime::{Function, FunctionSpec, Outcome};
 use serde_json::Value;
+use testkit::moto::MotoServer;
+use testkit::moto::local_aws_env;
+use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -18,6 +20,7 @@ fn verbose(binary: &str, endpoint: &str, secret: &str) -> Function {
     let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
     let mut spec = FunctionSpec::new(binary, path)
         .env("JWT_SECRET", secret)
+        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
         .env("USERS_TABLE", "UsersTable")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
         .env("SESSIONS_TABLE", "SessionsTable");
@@ -136,8 +139,7 @@ fn no_function_logs_a_secret_even_at_trace() {
     assert!(greeted.json().is_some(), "{greeted:?}");
 
     let hash = {
-        let client =
-            aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&endpoint));
+        let client = aws_sdk_dynamodb::Client::new(&testkit::moto::local_sdk_config(&endpoint));
         let users = userstore::UserStore::new(client, "UsersTable");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -179,6 +181,7 @@ fn no_function_logs_a_secret_even_at_trace() {
             ("the stored hash", hash.as_str()),
             ("an argon2 hash", "$argon2id$"),
             ("the signing key", secret.as_str()),
+            ("the lockout key", testkit::LOCKOUT_KEY),
             ("the refresh token", refresh_token.as_str()),
             ("the next refresh token", next_refresh.as_str()),
             (

@@ -48,8 +48,10 @@ for name, binary in [("CheckTokenFunction", "check-token"), ("AuthenticateFuncti
     check(meta.get("BuildMethod") == "rust-cargolambda", f"{name}: BuildMethod rust-cargolambda")
     check(meta.get("BuildProperties", {}).get("Binary") == binary, f"{name}: builds binary {binary}")
     env = props.get("Environment", {}).get("Variables", {})
-    check("JWT_SECRET" not in env and "JWT_SECRET" not in glob.get("Environment", {}).get("Variables", {}),
-          f"{name}: no secret value in the environment")
+    # Local-use key variables may be declared (so that sam local can set them), but only empty.
+    for key in ("JWT_SECRET", "JWT_PREVIOUS_SECRET", "LOCKOUT_KEY"):
+        check(env.get(key, "") == "" and key not in glob.get("Environment", {}).get("Variables", {}),
+              f"{name}: no secret value in the environment ({key})")
     check("LogGroup" in props.get("LoggingConfig", {}), f"{name}: own log group")
 
 ct, _ = fn("CheckTokenFunction")
@@ -65,7 +67,12 @@ check(by_resource == {
     json.dumps({"Fn::GetAtt": ["AttemptsTable", "Arn"]}): {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
     json.dumps({"Fn::GetAtt": ["SessionsTable", "Arn"]}): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     json.dumps({"Ref": "SigningKey"}): {"secretsmanager:GetSecretValue"},
+    json.dumps({"Ref": "LockoutKey"}): {"secretsmanager:GetSecretValue"},
 }, f"authenticate: least privilege per resource, has {by_resource}")
+check(au["Environment"]["Variables"].get("LOCKOUT_KEY_ARN") == {"Ref": "LockoutKey"}, "authenticate gets the lockout key's ARN")
+for name in ("CheckTokenFunction", "HelloFunction"):
+    props, _ = fn(name)
+    check("LockoutKey" not in json.dumps(props), f"{name} cannot read the lockout key")
 sessions = res["SessionsTable"]
 sp = sessions["Properties"]
 check(sessions.get("DeletionPolicy") == "Retain", "sessions table kept when the stack is deleted")
@@ -149,12 +156,13 @@ check(table["BillingMode"] == "PAY_PER_REQUEST", "on-demand table")
 check(table["KeySchema"] == [{"AttributeName": "email", "KeyType": "HASH"}], "partition key email")
 check(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, "PITR")
 check(table["SSESpecification"]["SSEEnabled"] is True, "encryption at rest")
-secret = res["SigningKey"]["Properties"]["GenerateSecretString"]
-check(res["SigningKey"]["Type"] == "AWS::SecretsManager::Secret" and secret["PasswordLength"] >= 64, "generated secret of 64+ characters")
-check("SecretString" not in res["SigningKey"]["Properties"], "no secret value in the template")
+for key in ("SigningKey", "LockoutKey"):
+    secret = res[key]["Properties"]["GenerateSecretString"]
+    check(res[key]["Type"] == "AWS::SecretsManager::Secret" and secret["PasswordLength"] >= 64, f"{key}: generated secret of 64+ characters")
+    check("SecretString" not in res[key]["Properties"], f"{key}: no secret value in the template")
 for lg in ("CheckTokenLogGroup", "AuthenticateLogGroup", "HelloLogGroup"):
     check(res[lg]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, f"{lg} retention")
-for out in ("ApiUrl", "TokenUrl", "HelloUrl", "HttpApiUrl", "HttpTokenUrl", "HttpHelloUrl", "UsersTableName", "SigningKeySecretArn"):
+for out in ("ApiUrl", "TokenUrl", "HelloUrl", "HttpApiUrl", "HttpTokenUrl", "HttpHelloUrl", "UsersTableName", "SigningKeySecretArn", "LockoutKeySecretArn"):
     check(out in t["Outputs"], f"output {out}")
 for p in ("JwtIssuer", "JwtAudience", "TokenTtlSeconds", "AuthorizerCacheTtlSeconds", "StageName"):
     check(p in t["Parameters"], f"parameter {p}")

@@ -1,13 +1,18 @@
 //! Shared by the end-to-end tests. Each test binary uses part of it.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use local_gateway::{Flavour, Gateway, Options};
-use local_runtime::moto::MotoServer;
-use local_runtime::{built_binary, local_aws_env};
+use serde_json::Value;
+use testkit::moto::MotoServer;
+use testkit::moto::local_aws_env;
+use testkit::process::built_binary;
 
 /// [`testkit::event`] as the bytes a function is invoked with.
 pub fn event(name: &str, token: &str) -> Vec<u8> {
@@ -68,6 +73,9 @@ pub fn serve(
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
     options.env.push(("JWT_SECRET".into(), secret.into()));
+    options
+        .env
+        .push(("LOCKOUT_KEY".into(), testkit::LOCKOUT_KEY.into()));
     for (function, k, v) in env_vars {
         options
             .env_vars
@@ -106,4 +114,88 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// An HTTP answer, as curl received it.
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names in lower case.
+    pub headers: HashMap<String, String>,
+    /// The body as JSON, or as a JSON string when it is not JSON.
+    pub body: Value,
+}
+
+/// One request with curl.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    http_from(None, method, url, headers, body)
+}
+
+/// [`http`] from the local source address `from` (such as 127.0.0.2), when given.
+pub fn http_from(
+    from: Option<&str>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-i", "--max-time", "30", "-X", method, url]);
+    if let Some(address) = from {
+        cmd.args(["--interface", address]);
+    }
+    for (k, v) in headers {
+        cmd.args(["-H", &format!("{k}: {v}")]);
+    }
+    if body.is_some() {
+        cmd.args(["--data-binary", "@-"]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("curl: {e}: install it (apt-get install curl)"));
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(b) = body {
+        stdin.write_all(b.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response from {url}: {text:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
+    }
+}
+
+/// Starts a gateway for the project's template on a free port; it lives as long as the tests.
+pub fn start_gateway(
+    endpoint: &str,
+    secret: &str,
+    parameters: &[(&str, &str)],
+    env_vars: &[(&str, &str, &str)],
+) -> (Arc<Gateway>, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    serve(
+        &root.join("template.yaml"),
+        Flavour::Rest,
+        endpoint,
+        secret,
+        parameters,
+        env_vars,
+    )
 }

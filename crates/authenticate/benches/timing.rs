@@ -9,7 +9,7 @@ use authcore::Config;
 use authcore::password::PasswordHasher;
 use authenticate::{LockoutPolicy, State, handler};
 use lambda_http::{Body, Request, http};
-use local_runtime::moto::MotoServer;
+use testkit::moto::MotoServer;
 use userstore::attempts::AttemptStore;
 use userstore::{User, UserStore};
 
@@ -59,8 +59,9 @@ fn main() {
         account_ceiling: u64::MAX,
         ..LockoutPolicy::default()
     };
-    let state =
-        State::new(config.inline_key().unwrap(), &config, store, attempts).with_lockout(never);
+    let lockout_key = authcore::SigningKey::new(authcore::generate_secret().unwrap()).unwrap();
+    let guard = authenticate::Guard::for_key(attempts, never, &lockout_key);
+    let state = State::new(config.inline_key().unwrap(), &config, store, guard);
 
     let mut unknown = Vec::with_capacity(ROUNDS);
     let mut wrong = Vec::with_capacity(ROUNDS);

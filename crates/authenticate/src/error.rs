@@ -4,8 +4,7 @@
 use authcore::password::MAX_PASSWORD_BYTES;
 use lambda_http::http::StatusCode;
 
-use crate::lockout::HeldBy;
-use crate::request::MAX_BODY_BYTES;
+use lockout::HeldBy;
 
 /// Why a sign-in with the right shape was refused. The caller gets the same answer for each
 /// (`invalid_grant`); only the log tells them apart.
@@ -75,9 +74,9 @@ pub enum EndpointError {
     /// The event flags its body as base64 but it does not decode (a direct invoke).
     #[error("the body is flagged as base64 but is not valid base64")]
     UndecodableBody,
-    /// The body is over [`MAX_BODY_BYTES`].
-    #[error("the body is over {MAX_BODY_BYTES} bytes")]
-    BodyTooLarge,
+    /// The body is over the limit (`request::MAX_BODY_BYTES`), in bytes.
+    #[error("the body is over {0} bytes")]
+    BodyTooLarge(usize),
     /// The content type is neither JSON nor a form.
     #[error("Content-Type must be application/json or application/x-www-form-urlencoded")]
     WrongContentType,
@@ -150,7 +149,7 @@ impl EndpointError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::WrongMethod => "wrong_method",
-            Self::BodyTooLarge => "body_too_large",
+            Self::BodyTooLarge(_) => "body_too_large",
             Self::UndecodableBody => "undecodable_body",
             Self::WrongContentType => "wrong_content_type",
             Self::MalformedJson => "malformed_json",
@@ -219,7 +218,7 @@ mod tests {
             "unsupported_grant_type"
         );
         for e in [
-            EndpointError::BodyTooLarge,
+            EndpointError::BodyTooLarge(8192),
             EndpointError::MalformedJson,
             EndpointError::MissingField("password is required"),
         ] {

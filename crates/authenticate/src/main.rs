@@ -1,17 +1,17 @@
-//! Wiring only: build the state once, then serve requests with it.
+//! Wiring only: read the settings and build the state once, then serve requests with it.
 //!
 //! `lambda_http::run` would turn each event into a request itself, and panic on a base64 body
 //! that does not decode; so the runtime gets `lambda_http`'s own adapter, after the body check.
 
-use authenticate::{State, handle};
+use authenticate::{State, handle, settings};
 use awsenv::http_events::drop_undecodable_body;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    awsenv::logging::init();
-    let state = State::from_env()
+    let settings = settings::from_process()?;
+    let state = State::start(&settings)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let state = &state;

@@ -9,6 +9,19 @@ use crate::error::EndpointError;
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
+/// What every endpoint knows of the call besides its body: for parsing and the log line.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The `Content-Type` header, if readable.
+    pub content_type: Option<&'a str>,
+    /// The event's base64 body did not decode (a 400).
+    pub undecodable_body: bool,
+    /// The Lambda request id.
+    pub request_id: &'a str,
+    /// The log word for the `Origin`: `-` (none), `allowed` or `refused`.
+    pub cors: &'a str,
+}
+
 /// Email and password, however they were sent.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -101,7 +114,7 @@ fn fields(
         return Err(EndpointError::WrongMethod);
     }
     if body.len() > MAX_BODY_BYTES {
-        return Err(EndpointError::BodyTooLarge);
+        return Err(EndpointError::BodyTooLarge(MAX_BODY_BYTES));
     }
     let media_type = content_type
         .and_then(|c| c.split(';').next())

@@ -121,16 +121,24 @@ proptest! {
 fn unreachable_state() -> &'static authenticate::State {
     static STATE: std::sync::OnceLock<authenticate::State> = std::sync::OnceLock::new();
     STATE.get_or_init(|| {
-        let client = aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(
-            "http://127.0.0.1:1",
-        ));
+        let client =
+            aws_sdk_dynamodb::Client::new(&testkit::moto::local_sdk_config("http://127.0.0.1:1"));
         let config =
             authcore::Config::with_secret("property-secret-0123456789abcdef-0123").unwrap();
         authenticate::State::new(
             config.inline_key().unwrap(),
             &config,
             userstore::UserStore::new(client.clone(), "users"),
-            userstore::attempts::AttemptStore::new(client, "attempts"),
+            authenticate::Guard::for_key(
+                userstore::attempts::AttemptStore::new(client, "attempts"),
+                authenticate::LockoutPolicy::default(),
+                &lockout_key(),
+            ),
         )
     })
+}
+
+/// The lockout's own key in tests: never the signing key.
+fn lockout_key() -> authcore::SigningKey {
+    authcore::SigningKey::new(b"test-lockout-key-0123456789abcdef-xyz".to_vec()).unwrap()
 }

@@ -9,8 +9,8 @@ use authcore::{Config, TokenVerifier};
 use authenticate::{SessionPolicy, State, handler};
 use lambda_http::http::{self, StatusCode};
 use lambda_http::{Body, Request};
-use local_runtime::moto::MotoServer;
 use serde_json::{Value, json};
+use testkit::moto::MotoServer;
 use userstore::attempts::AttemptStore;
 use userstore::sessions::SessionStore;
 use userstore::{User, UserStore};
@@ -24,7 +24,7 @@ fn moto() -> &'static MotoServer {
 }
 
 fn client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&local_runtime::moto::local_sdk_config(&moto().endpoint()))
+    aws_sdk_dynamodb::Client::new(&testkit::moto::local_sdk_config(&moto().endpoint()))
 }
 
 /// Fresh tables with one user, and a state with sessions of lifetimes `policy`.
@@ -48,8 +48,17 @@ async fn setup(test: &str, policy: SessionPolicy) -> State {
         .await
         .unwrap();
     let config = Config::with_secret(SECRET).unwrap();
-    State::new(config.inline_key().unwrap(), &config, users, attempts)
-        .with_sessions(sessions, policy)
+    State::new(
+        config.inline_key().unwrap(),
+        &config,
+        users,
+        authenticate::Guard::for_key(
+            attempts,
+            authenticate::LockoutPolicy::default(),
+            &lockout_key(),
+        ),
+    )
+    .with_sessions(sessions, policy)
 }
 
 fn post(path: &str, content_type: &str, body: String) -> Request {
@@ -344,7 +353,11 @@ async fn a_store_failure_during_a_refresh_is_a_503_and_changes_nothing() {
         config.inline_key().unwrap(),
         &config,
         UserStore::new(client(), "users-failure"),
-        AttemptStore::new(client(), "attempts-failure"),
+        authenticate::Guard::for_key(
+            AttemptStore::new(client(), "attempts-failure"),
+            authenticate::LockoutPolicy::default(),
+            &lockout_key(),
+        ),
     )
     .with_sessions(SessionStore::new(client(), "no-such-sessions"), long());
     let (status, body) = refresh(&broken, &token).await;
@@ -359,4 +372,9 @@ async fn a_store_failure_during_a_refresh_is_a_503_and_changes_nothing() {
     let (status, next) = refresh(&state, &token).await;
     assert_eq!(status, StatusCode::OK, "{next}");
     assert_eq!(refresh(&state, &rt(&next)).await.0, StatusCode::OK);
+}
+
+/// The lockout's own key in tests: never the signing key.
+fn lockout_key() -> authcore::SigningKey {
+    authcore::SigningKey::new(b"test-lockout-key-0123456789abcdef-xyz".to_vec()).unwrap()
 }

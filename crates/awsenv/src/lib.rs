@@ -5,7 +5,8 @@
 //! `AWS_SESSION_TOKEN`), an endpoint override per service (`AWS_ENDPOINT_URL_<SERVICE>`, then
 //! `AWS_ENDPOINT_URL`, the names the SDK itself reads), and one HTTPS client: rustls with the
 //! `ring` provider, trusting the Amazon Trust Services roots compiled in, or the bundle that
-//! `SSL_CERT_FILE` names ([`Roots`]).
+//! `SSL_CERT_FILE` names ([`Roots`]). The variables are read once, into an [`AwsEnv`], by
+//! each function's settings.
 //!
 //! What it leaves out, on purpose: profiles, SSO, credential processes, web identity, container
 //! and instance metadata credentials. They cost size and start-up time that a function never
@@ -17,6 +18,7 @@
 pub mod http_events;
 pub mod logging;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aws_credential_types::Credentials;
@@ -54,11 +56,6 @@ impl Roots {
             Some(path) if !path.is_empty() => Self::Bundle(path.to_owned()),
             _ => Self::Amazon,
         }
-    }
-
-    /// The roots of this process's environment.
-    pub fn from_env() -> Self {
-        Self::choose(std::env::var("SSL_CERT_FILE").ok().as_deref())
     }
 
     /// The PEM text to trust: the bundle when it is readable and every certificate in it can be
@@ -100,16 +97,17 @@ pub fn check_pem(pem: &[u8]) -> Result<(), String> {
 }
 
 /// The HTTPS client every SDK client of a function uses: rustls on `ring`, HTTP/1.1 and
-/// HTTP/2, trusting [`Roots::from_env`]; the system's certificate directory is never scanned.
-/// Built once per process and shared, so that a function with two SDK clients (`authenticate`:
-/// Secrets Manager and DynamoDB) reads its roots once and keeps one connection pool.
-pub fn http_client() -> SharedHttpClient {
+/// HTTP/2, trusting `roots`; the system's certificate directory is never scanned. Built once
+/// per process (by the first call) and shared, so that a function with two SDK clients
+/// (`authenticate`: Secrets Manager and DynamoDB) reads its roots once and keeps one
+/// connection pool.
+pub fn http_client(roots: &Roots) -> SharedHttpClient {
     static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
             let store = TrustStore::empty()
                 .with_native_roots(false)
-                .with_pem_certificate(Roots::from_env().pem());
+                .with_pem_certificate(roots.pem());
             let context = TlsContext::builder()
                 .with_trust_store(store)
                 .build()
@@ -138,18 +136,88 @@ pub fn credentials(lookup: impl Fn(&str) -> Option<String>) -> Option<Credential
     Some(Credentials::new(key, secret, token, None, "Environment"))
 }
 
-/// SDK configuration for the service whose endpoint variable is `service_var`, from the
-/// process environment; the caller adds timeouts and retries, then builds it. Without
-/// credentials in the environment, calls fail with the SDK's "no credentials" error.
-pub fn sdk_config(service_var: &str) -> Builder {
-    sdk_config_from(service_var, |k| std::env::var(k).ok())
+/// The variables Lambda (or a developer) sets for the AWS SDK and the logs, which [`AwsEnv`]
+/// reads for every function; each service's own endpoint variable is read only for the
+/// functions that call that service.
+pub const AWS_VARS: [&str; 11] = [
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    ENDPOINT_VAR,
+    "SSL_CERT_FILE",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_FORMAT",
+    "RUST_LOG",
+    // A spelling of the Secrets Manager endpoint the SDK does not read: warned about, not used.
+    "AWS_ENDPOINT_URL_SECRETSMANAGER",
+];
+
+/// The AWS part of a function's settings: [`AWS_VARS`] and the endpoint variables of the
+/// services it calls, read once by the function's settings module. Its `Debug` names the
+/// variables that are set, never their values (credentials).
+#[derive(Clone, Default)]
+pub struct AwsEnv {
+    vars: HashMap<&'static str, String>,
 }
 
-/// [`sdk_config`] over any variable lookup.
+impl std::fmt::Debug for AwsEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut set: Vec<_> = self.vars.keys().collect();
+        set.sort();
+        f.debug_struct("AwsEnv").field("set", &set).finish()
+    }
+}
+
+impl AwsEnv {
+    /// [`AWS_VARS`] and the endpoint variables `services` (such as
+    /// `AWS_ENDPOINT_URL_DYNAMODB`) read through `lookup`.
+    pub fn read(lookup: impl Fn(&str) -> Option<String>, services: &[&'static str]) -> Self {
+        let vars = AWS_VARS
+            .iter()
+            .chain(services)
+            .filter_map(|name| lookup(name).map(|v| (*name, v)))
+            .collect();
+        Self { vars }
+    }
+
+    /// The value of `name` (one of [`AWS_VARS`]), if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The roots the HTTPS client trusts (`SSL_CERT_FILE`).
+    pub fn roots(&self) -> Roots {
+        Roots::choose(self.get("SSL_CERT_FILE"))
+    }
+
+    /// SDK configuration for the service whose endpoint variable is `service_var`; the caller
+    /// adds timeouts and retries, then builds it. Without credentials, calls fail with the
+    /// SDK's "no credentials" error.
+    pub fn sdk_config(&self, service_var: &str) -> Builder {
+        sdk_config_from(service_var, |k| self.get(k).map(str::to_owned))
+    }
+}
+
+/// Starts a function: sets up its logs from the AWS variables `lookup` gives, then reads its
+/// settings with `read` over the same lookup. A setting that cannot be used is logged as the
+/// failed start-up, and returned.
+pub fn start<T, E: std::fmt::Display>(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    read: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<T, E>,
+) -> Result<T, E> {
+    logging::init(&AwsEnv::read(lookup, &[]));
+    read(lookup).inspect_err(|e| tracing::error!(error = %e, "start-up failed"))
+}
+
+/// SDK configuration for the service whose endpoint variable is `service_var`, from the
+/// variables `lookup` gives.
 pub fn sdk_config_from(service_var: &str, lookup: impl Fn(&str) -> Option<String>) -> Builder {
     let region = lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION"));
+    let roots = Roots::choose(lookup("SSL_CERT_FILE").as_deref());
     // The behavior version is the service crates' (`behavior-version-latest`).
-    let mut builder = SdkConfig::builder().http_client(http_client());
+    let mut builder = SdkConfig::builder().http_client(http_client(&roots));
     builder.set_region(region.map(Region::new));
     builder.set_endpoint_url(endpoint_url(service_var, &lookup));
     builder.set_credentials_provider(credentials(&lookup).map(SharedCredentialsProvider::new));
@@ -235,6 +303,26 @@ mod tests {
             assert_eq!(roots.pem(), AMAZON_ROOTS, "{}", path.display());
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_aws_env_keeps_only_its_variables_and_never_shows_values() {
+        let env = AwsEnv::read(
+            vars(&[
+                ("AWS_SECRET_ACCESS_KEY", "example-secret"),
+                ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1"),
+                ("JWT_SECRET", "not-aws"),
+            ]),
+            &[],
+        );
+        assert_eq!(
+            env.get("AWS_ENDPOINT_URL_DYNAMODB"),
+            None,
+            "not a service it calls"
+        );
+        assert_eq!(env.get("AWS_SECRET_ACCESS_KEY"), Some("example-secret"));
+        assert_eq!(env.get("JWT_SECRET"), None);
+        assert!(!format!("{env:?}").contains("example-secret"));
     }
 
     #[test]

@@ -12,6 +12,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
+use crate::AwsEnv;
+
 /// Targets (prefixes of module paths) that never log below INFO: the Lambda runtime, the AWS
 /// SDK and its HTTP stack.
 pub const CAPPED_TARGETS: [&str; 10] = [
@@ -29,10 +31,9 @@ pub const CAPPED_TARGETS: [&str; 10] = [
 
 /// The level asked for: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` (when it is a plain level),
 /// else INFO, as `lambda_runtime` reads it.
-fn level() -> LevelFilter {
-    std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
+fn level(env: &AwsEnv) -> LevelFilter {
+    env.get("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| env.get("RUST_LOG"))
         .and_then(|l| l.parse().ok())
         .unwrap_or(LevelFilter::INFO)
 }
@@ -44,14 +45,17 @@ pub fn cap() -> Targets {
         .with_targets(CAPPED_TARGETS.map(|t| (t, LevelFilter::INFO)))
 }
 
-/// Installs the subscriber, writing to standard output. Call once, first thing in `main`.
-pub fn init() {
+/// Installs the subscriber, writing to standard output, as `env` says (the function's
+/// settings). Call once, first thing in `main`.
+pub fn init(env: &AwsEnv) {
     let asked = EnvFilter::builder()
-        .with_default_directive(level().into())
-        .from_env_lossy();
+        .with_default_directive(level(env).into())
+        .parse_lossy(env.get("RUST_LOG").unwrap_or_default());
     let filter = asked.and(cap());
     let layer = fmt::layer().with_target(false).without_time();
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let json = env
+        .get("AWS_LAMBDA_LOG_FORMAT")
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let registry = tracing_subscriber::registry();
     // A subscriber already installed (a test harness) is kept.
     let _ = if json {

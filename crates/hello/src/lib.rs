@@ -1,6 +1,8 @@
 //! `hello`: the protected demo route, `GET /hello`. It answers with the principal and context
 //! that the `check-token` authorizer handed to API Gateway, so a user sees the whole flow work.
 
+pub mod settings;
+
 use authcore::AllowedOrigins;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;

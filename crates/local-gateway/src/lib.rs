@@ -53,9 +53,10 @@ pub const MAX_HEAD_BYTES: usize = 10 * 1024;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send the body.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Variables passed from the gateway's environment to every function.
-/// The misspelled Secrets Manager variable is passed on too, so the functions warn about it.
-const PASSTHROUGH: [&str; 12] = [
+/// Variables `local-gateway` passes from its own environment to every function, as Lambda
+/// sets region and credentials (its `main` reads them into [`Options::env`]). The misspelled
+/// Secrets Manager variable is passed on too, so the functions warn about it.
+pub const PASSTHROUGH: [&str; 12] = [
     "DYNAMODB_TIMEOUT_MS",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
@@ -84,11 +85,17 @@ pub enum GatewayError {
         /// What went wrong.
         source: RuntimeError,
     },
-    /// A function needs the signing key and `JWT_SECRET` is not set.
+    /// A function needs a key that is in Secrets Manager when deployed, and its local
+    /// stand-in is not set.
     #[error(
-        "{0} reads the signing key from Secrets Manager when deployed; locally set JWT_SECRET (make dev writes one into .env)"
+        "{function} reads {key} from Secrets Manager when deployed; locally set {key} (make dev writes one into .env)"
     )]
-    NoLocalSecret(String),
+    NoLocalSecret {
+        /// The function's logical id.
+        function: String,
+        /// The variable to set.
+        key: &'static str,
+    },
     /// The `--env-vars` file is unreadable.
     #[error("env vars file: {0}")]
     EnvVars(String),
@@ -130,8 +137,12 @@ pub struct Options {
     /// Extra environment per function logical id (SAM's `--env-vars` format; the key
     /// `Parameters` applies to every function).
     pub env_vars: HashMap<String, BTreeMap<String, String>>,
-    /// Extra environment for every function (after the passthrough, before `env_vars`).
+    /// Environment for every function after its template's (region, credentials, endpoints,
+    /// local keys), before `env_vars`. Local keys reach only the functions whose template
+    /// names their secret.
     pub env: Vec<(String, String)>,
+    /// The region in ARNs and events.
+    pub region: String,
     /// Copy the functions' logs to standard error.
     pub echo_logs: bool,
     /// The most instances of one function running at once, as Lambda scales out.
@@ -150,6 +161,7 @@ impl Options {
             parameters: HashMap::new(),
             env_vars: HashMap::new(),
             env: Vec::new(),
+            region: "us-east-1".to_owned(),
             echo_logs: false,
             max_instances: local_runtime::pool::DEFAULT_MAX_INSTANCES,
             header_timeout: HEADER_READ_TIMEOUT,
@@ -311,7 +323,7 @@ impl Gateway {
             http_cache: Mutex::new(HashMap::new()),
             authorizer_calls: AtomicU64::new(0),
             header_timeout: options.header_timeout,
-            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            region: options.region.clone(),
             next_id: AtomicU64::new(1),
         })
     }
@@ -491,13 +503,16 @@ impl Gateway {
     }
 }
 
-/// The local stand-ins for a Secrets Manager signing key: given only to functions whose
-/// template names the secret, as deployed.
-const LOCAL_SECRETS: [&str; 2] = ["JWT_SECRET", "JWT_PREVIOUS_SECRET"];
+/// The local stand-ins for Secrets Manager secrets: the variable that names the secret when
+/// deployed, and the variables that hold the key locally (the first one required).
+pub const LOCAL_SECRETS: [(&str, &[&str]); 2] = [
+    ("JWT_SECRET_ARN", &["JWT_SECRET", "JWT_PREVIOUS_SECRET"]),
+    ("LOCKOUT_KEY_ARN", &["LOCKOUT_KEY"]),
+];
 
-/// The environment function `id` runs with: its template's, the pass-through variables, the
-/// caller's, then `--env-vars`. The local signing key (`JWT_SECRET`, from the gateway's
-/// environment or the caller's) only reaches functions whose template names the secret.
+/// The environment function `id` runs with: its template's, then the callers' ([`Options::env`]),
+/// then `--env-vars`, of which only the variables its template declares are kept, as `sam local`
+/// does. A local key reaches only the functions whose template names its secret.
 fn function_spec(
     options: &Options,
     id: &str,
@@ -505,34 +520,35 @@ fn function_spec(
 ) -> Result<FunctionSpec, GatewayError> {
     let mut spec = FunctionSpec::new(def.binary.clone(), options.bin_dir.join(&def.binary));
     spec.echo_logs = options.echo_logs;
-    let passthrough = PASSTHROUGH
-        .iter()
-        .filter_map(|key| std::env::var(key).ok().map(|v| (key.to_string(), v)));
-    let env_vars = ["Parameters", id]
-        .into_iter()
-        .flat_map(|scope| options.env_vars.get(scope).into_iter().flatten())
-        .map(|(k, v)| (k.clone(), v.clone()));
-    let needs_secret = !def.secret_vars.is_empty();
-    let secrets = LOCAL_SECRETS
-        .iter()
-        .filter(|_| needs_secret)
-        .filter_map(|key| std::env::var(key).ok().map(|v| (key.to_string(), v)));
+    let named = |arn: &&(&str, &[&str])| def.secret_vars.iter().any(|v| v == arn.0);
+    let keys_for = |k: &str| LOCAL_SECRETS.iter().find(|(_, keys)| keys.contains(&k));
     let callers = options
         .env
         .iter()
-        .filter(|(k, _)| needs_secret || !LOCAL_SECRETS.contains(&k.as_str()))
+        .filter(|(k, _)| keys_for(k).is_none_or(|secret| named(&secret)))
         .cloned();
+    let declared = |k: &str| def.env.contains_key(k) || def.secret_vars.iter().any(|v| v == k);
+    let env_vars = ["Parameters", id]
+        .into_iter()
+        .flat_map(|scope| options.env_vars.get(scope).into_iter().flatten())
+        .filter(|(k, _)| declared(k))
+        .map(|(k, v)| (k.clone(), v.clone()));
     spec.env = def
         .env
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
-        .chain(passthrough)
-        .chain(secrets)
         .chain(callers)
         .chain(env_vars)
         .collect();
-    if !def.secret_vars.is_empty() && !spec.env.iter().any(|(k, _)| k == "JWT_SECRET") {
-        return Err(GatewayError::NoLocalSecret(id.to_owned()));
+    for (_, keys) in LOCAL_SECRETS.iter().filter(named) {
+        let key = keys[0];
+        let last = spec.env.iter().rev().find(|(k, _)| k == key);
+        if last.is_none_or(|(_, v)| v.is_empty()) {
+            return Err(GatewayError::NoLocalSecret {
+                function: id.to_owned(),
+                key,
+            });
+        }
     }
     Ok(spec)
 }
@@ -541,52 +557,91 @@ fn function_spec(
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_functions_that_name_the_secret_get_the_local_key() {
-        let mut options = Options::new("template.yaml", "bin");
-        options.env.push(("JWT_SECRET".into(), "local-key".into()));
-        let def = |secret: bool| template::FunctionDef {
+    fn def(secrets: &[&str], declared: &[&str]) -> template::FunctionDef {
+        template::FunctionDef {
             binary: "f".into(),
-            env: BTreeMap::new(),
-            secret_vars: if secret {
-                vec!["JWT_SECRET_ARN".into()]
-            } else {
-                vec![]
-            },
-        };
-        let has_key = |spec: &FunctionSpec| spec.env.iter().any(|(k, _)| k == "JWT_SECRET");
-        assert!(has_key(
-            &function_spec(&options, "CheckTokenFunction", &def(true)).unwrap()
-        ));
-        assert!(!has_key(
-            &function_spec(&options, "HelloFunction", &def(false)).unwrap()
-        ));
+            env: declared
+                .iter()
+                .map(|k| (k.to_string(), String::new()))
+                .collect(),
+            secret_vars: secrets.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn options(env: &[(&str, &str)]) -> Options {
+        let mut options = Options::new("template.yaml", "bin");
+        options.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        options
+    }
+
+    fn value<'a>(spec: &'a FunctionSpec, name: &str) -> Option<&'a str> {
+        spec.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
-    fn functions_get_the_endpoint_variables_the_sdk_reads() {
-        // The only test in this binary that touches these variables.
-        // SAFETY: no other thread of this test binary reads or writes them.
-        unsafe {
-            std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1");
-            std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2");
-        }
-        let options = Options::new("template.yaml", "bin");
-        let def = template::FunctionDef {
-            binary: "check-token".into(),
-            env: BTreeMap::new(),
-            secret_vars: Vec::new(),
-        };
-        let spec = function_spec(&options, "CheckTokenFunction", &def).unwrap();
-        for (name, value) in [
+    fn only_functions_that_name_a_secret_get_its_local_key() {
+        let options = options(&[("JWT_SECRET", "local-key"), ("LOCKOUT_KEY", "lockout-key")]);
+        let signs = function_spec(
+            &options,
+            "CheckTokenFunction",
+            &def(&["JWT_SECRET_ARN"], &[]),
+        )
+        .unwrap();
+        assert_eq!(value(&signs, "JWT_SECRET"), Some("local-key"));
+        assert_eq!(value(&signs, "LOCKOUT_KEY"), None);
+        let hello = function_spec(&options, "HelloFunction", &def(&[], &[])).unwrap();
+        assert_eq!(value(&hello, "JWT_SECRET"), None);
+    }
+
+    #[test]
+    fn a_named_secret_without_its_local_key_stops_start_up_naming_it() {
+        let options = options(&[("JWT_SECRET", "local-key")]);
+        let err = function_spec(
+            &options,
+            "AuthenticateFunction",
+            &def(&["JWT_SECRET_ARN", "LOCKOUT_KEY_ARN"], &["LOCKOUT_KEY"]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("set LOCKOUT_KEY"), "{err}");
+    }
+
+    #[test]
+    fn functions_get_the_callers_endpoint_variables() {
+        let options = options(&[
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1"),
             ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2"),
-        ] {
-            assert!(
-                spec.env.iter().any(|(k, v)| k == name && v == value),
-                "{name} is not passed on: {:?}",
-                spec.env
-            );
-        }
+        ]);
+        let spec = function_spec(&options, "CheckTokenFunction", &def(&[], &[])).unwrap();
+        assert_eq!(
+            value(&spec, "AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(
+            value(&spec, "AWS_ENDPOINT_URL_DYNAMODB"),
+            Some("http://127.0.0.1:2")
+        );
+    }
+
+    #[test]
+    fn env_vars_keep_only_what_the_template_declares_as_sam_does() {
+        let mut options = options(&[]);
+        options.env_vars = Options::read_env_vars(
+            r#"{"Parameters": {"DECLARED": "p", "UNDECLARED": "p"},
+                "HelloFunction": {"OWN": "o", "OTHER": "o"}}"#,
+        )
+        .unwrap();
+        let spec =
+            function_spec(&options, "HelloFunction", &def(&[], &["DECLARED", "OWN"])).unwrap();
+        assert_eq!(value(&spec, "DECLARED"), Some("p"));
+        assert_eq!(value(&spec, "OWN"), Some("o"));
+        assert_eq!(value(&spec, "UNDECLARED"), None);
+        assert_eq!(value(&spec, "OTHER"), None);
     }
 }

@@ -49,97 +49,111 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut options = Options::new(&cli.template, &cli.bin_dir);
-    options.api = cli.api;
-    options.parameters = cli.parameters.into_iter().collect::<HashMap<_, _>>();
-    options.echo_logs = true;
-    options.max_instances = cli.max_instances;
-    if let Some(path) = &cli.env_vars {
-        let read = std::fs::read_to_string(path)
-            .map_err(|e| local_gateway::GatewayError::EnvVars(format!("{}: {e}", path.display())))
-            .and_then(|text| Options::read_env_vars(&text));
-        match read {
-            Ok(vars) => options.env_vars = vars,
-            Err(e) => {
-                eprintln!("local-gateway: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let options = match options(&cli) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
     let listener = match TcpListener::bind((cli.host.as_str(), cli.port)) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "local-gateway: cannot listen on {}:{}: {e}",
-                cli.host, cli.port
-            );
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&format!("cannot listen on {}:{}: {e}", cli.host, cli.port)),
     };
     let gateway = match Gateway::start(&options) {
         Ok(g) => g,
-        Err(e) => {
-            eprintln!("local-gateway: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&e),
     };
-    let routes: Vec<(String, String, &str, Option<&String>)> = match gateway.api() {
-        local_gateway::Flavour::Rest => gateway
-            .stack()
-            .routes
-            .iter()
-            .map(|r| {
-                (
-                    r.method.clone(),
-                    r.path.clone(),
-                    r.function.as_str(),
-                    r.authorizer.as_ref(),
-                )
-            })
-            .collect(),
-        local_gateway::Flavour::Http => gateway
-            .stack()
-            .http_api
-            .iter()
-            .flat_map(|api| &api.routes)
-            .map(|r| {
-                let (method, path) = r.method_and_path().unwrap_or(("", "$default"));
-                (
-                    method.to_owned(),
-                    path.to_owned(),
-                    r.function.as_str(),
-                    r.authorizer.as_ref(),
-                )
-            })
-            .collect(),
-    };
+    let base = format!("http://{}:{}", cli.host, cli.port);
     eprintln!(
         "local-gateway: the {:?} API of {}",
         gateway.api(),
         cli.template.display()
     );
-    for (method, path, function, authorizer) in routes {
+    for line in route_lines(&gateway) {
+        let authorizer = line
+            .authorizer
+            .map(|a| format!(" (authorizer {a})"))
+            .unwrap_or_default();
         eprintln!(
-            "  {:6} http://{}:{}{}  -> {}{}",
-            method,
-            cli.host,
-            cli.port,
-            path,
-            function,
-            authorizer
-                .map(|a| format!(" (authorizer {a})"))
-                .unwrap_or_default()
+            "  {:6} {base}{}  -> {}{authorizer}",
+            line.method, line.path, line.function
         );
     }
-    eprintln!(
-        "local-gateway: listening on http://{}:{}",
-        cli.host, cli.port
-    );
+    eprintln!("local-gateway: listening on {base}");
     match std::sync::Arc::new(gateway).serve(listener) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("local-gateway: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("local-gateway: {e}");
+    ExitCode::FAILURE
+}
+
+/// The gateway's options from the command line and, for what Lambda would set (region,
+/// credentials, endpoints) and the local keys, this tool's own environment: the one place it
+/// reads it.
+fn options(cli: &Cli) -> Result<Options, local_gateway::GatewayError> {
+    let mut options = Options::new(&cli.template, &cli.bin_dir);
+    options.api = cli.api;
+    options.parameters = cli.parameters.iter().cloned().collect::<HashMap<_, _>>();
+    options.echo_logs = true;
+    options.max_instances = cli.max_instances;
+    let host = |name: &str| std::env::var(name).ok().map(|v| (name.to_owned(), v));
+    let local_keys = local_gateway::LOCAL_SECRETS
+        .iter()
+        .flat_map(|(_, keys)| keys.iter());
+    options.env = local_gateway::PASSTHROUGH
+        .iter()
+        .chain(local_keys)
+        .filter_map(|name| host(name))
+        .collect();
+    if let Some((_, region)) = host("AWS_REGION") {
+        options.region = region;
+    }
+    if let Some(path) = &cli.env_vars {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            local_gateway::GatewayError::EnvVars(format!("{}: {e}", path.display()))
+        })?;
+        options.env_vars = Options::read_env_vars(&text)?;
+    }
+    Ok(options)
+}
+
+/// One line of the route listing printed at start-up.
+struct RouteLine<'a> {
+    method: &'a str,
+    path: &'a str,
+    function: &'a str,
+    authorizer: Option<&'a String>,
+}
+
+/// The routes of the API being served, as listed at start-up.
+fn route_lines(gateway: &Gateway) -> Vec<RouteLine<'_>> {
+    let stack = gateway.stack();
+    match gateway.api() {
+        local_gateway::Flavour::Rest => stack
+            .routes
+            .iter()
+            .map(|r| RouteLine {
+                method: &r.method,
+                path: &r.path,
+                function: &r.function,
+                authorizer: r.authorizer.as_ref(),
+            })
+            .collect(),
+        local_gateway::Flavour::Http => stack
+            .http_api
+            .iter()
+            .flat_map(|api| &api.routes)
+            .map(|r| {
+                let (method, path) = r.method_and_path().unwrap_or(("", "$default"));
+                RouteLine {
+                    method,
+                    path,
+                    function: &r.function,
+                    authorizer: r.authorizer.as_ref(),
+                }
+            })
+            .collect(),
     }
 }

@@ -5,7 +5,6 @@
 //! The Runtime API is served by hyper on a small tokio runtime of its own, so callers keep a
 //! plain blocking API: [`Function::invoke`] waits for the answer.
 
-pub mod moto;
 pub mod pool;
 
 pub use pool::Pool;
@@ -13,8 +12,8 @@ pub use pool::Pool;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -344,92 +343,6 @@ impl Drop for Function {
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
         let _ = child.kill();
         let _ = child.wait();
-    }
-}
-
-/// Whether an HTTP server answers on loopback `port` within two seconds. A bare connect is not
-/// enough: while nothing listens, Linux can connect a socket to itself when its ephemeral port
-/// is the one dialled, and the "server" would be the client's own echo.
-pub fn answers_http(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let limit = Duration::from_secs(2);
-    let Ok(mut stream) = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), limit)
-    else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(limit));
-    let _ = stream.set_write_timeout(Some(limit));
-    if stream
-        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut head = [0u8; 5];
-    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
-}
-
-/// Whether an HTTP server answers on loopback `port` within `limit`, asked every 50 ms.
-pub fn http_ready(port: u16, limit: Duration) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if answers_http(port) {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-/// Waits up to `limit` for `child` to exit: its status, or `None` when it has not exited (or
-/// cannot be asked).
-/// Tests never wait on a process without a limit: one that hangs would stall the whole suite.
-pub fn wait_child(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if started.elapsed() < limit => thread::sleep(Duration::from_millis(20)),
-            _ => return None,
-        }
-    }
-}
-
-/// The environment that points an AWS SDK at a local `endpoint` (moto, DynamoDB Local) with
-/// dummy credentials and no instance-metadata lookups: never a real AWS endpoint.
-pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 7] {
-    [
-        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
-        // moto is a Python server on a machine busy with tests: give its calls 5 s, not the
-        // one second that suits DynamoDB.
-        ("DYNAMODB_TIMEOUT_MS", "5000".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
-    ]
-}
-
-/// Finds a workspace binary built next to the running test or tool (`target/<profile>/<name>`).
-pub fn built_binary(name: &str) -> Result<PathBuf, RuntimeError> {
-    let exe = std::env::current_exe().map_err(|source| RuntimeError::Spawn {
-        path: PathBuf::from(name),
-        source,
-    })?;
-    // target/debug/deps/test-binary -> target/debug
-    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir.join(name);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(RuntimeError::Spawn {
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            path,
-        })
     }
 }
 

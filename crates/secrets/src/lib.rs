@@ -1,23 +1,26 @@
-//! The signing keys, resolved at start-up: inline from `JWT_SECRET` (and `JWT_PREVIOUS_SECRET`),
-//! or from the AWS Secrets Manager secret named by `JWT_SECRET_ARN`, whose `AWSCURRENT` and
-//! `AWSPREVIOUS` versions form the key ring (each named by its version id). The client is
-//! configured by [`awsenv`] from the Lambda environment; its endpoint comes from
+//! Secret keys, resolved at start-up: inline (`JWT_SECRET` and `JWT_PREVIOUS_SECRET`, or
+//! `LOCKOUT_KEY`), or from the AWS Secrets Manager secret an ARN setting names, whose
+//! `AWSCURRENT` and `AWSPREVIOUS` versions form the key ring (each named by its version id).
+//! The client is configured by [`awsenv`] from the function's settings; its endpoint comes from
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or `AWS_ENDPOINT_URL`), for a local Secrets Manager
 //! such as moto or LocalStack. Only the Secrets Manager SDK is linked here, so the authorizer
 //! stays free of DynamoDB code.
 
 use std::time::Duration;
 
-use authcore::{Config, KeyError, KeyRing, KeySource, NamedKey, SigningKey};
+use authcore::{KeyError, KeyRing, KeySource, NamedKey, SigningKey};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use awsenv::AwsEnv;
 
 /// Why the signing key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// Secrets Manager has no such secret, or no value in it.
-    #[error("the secret {0} does not exist or has no value: check JWT_SECRET_ARN")]
+    #[error(
+        "the secret {0} does not exist or has no value: check the ARN in JWT_SECRET_ARN or LOCKOUT_KEY_ARN"
+    )]
     Missing(String),
     /// The secret's value is too short to be a signing key.
     #[error("the secret {arn} cannot sign tokens: {source}")]
@@ -40,13 +43,14 @@ pub enum SecretError {
 
 /// The variable the AWS SDK (and [`awsenv`]) reads for the Secrets Manager endpoint.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
-/// A spelling of it that the SDK does not read (this project's README once gave it): a local
-/// endpoint set only there is ignored, and the calls go to AWS.
+/// A spelling of it that the SDK does not read: a local endpoint set only there is ignored, and
+/// the calls go to AWS.
 pub const MISSPELLED_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SECRETSMANAGER";
 
-/// Builds a Secrets Manager client from the environment, with timeouts fit for a cold start.
-pub async fn client_from_env() -> Client {
-    if std::env::var_os(MISSPELLED_ENDPOINT_VAR).is_some() {
+/// Builds a Secrets Manager client from the function's AWS settings, with timeouts fit for a
+/// cold start.
+pub fn client(aws: &AwsEnv) -> Client {
+    if aws.get(MISSPELLED_ENDPOINT_VAR).is_some() {
         tracing::warn!(
             "{MISSPELLED_ENDPOINT_VAR} is set, but the AWS SDK does not read it: \
              set {ENDPOINT_VAR} (or AWS_ENDPOINT_URL) to use a local Secrets Manager"
@@ -56,7 +60,8 @@ pub async fn client_from_env() -> Client {
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let config = awsenv::sdk_config(ENDPOINT_VAR)
+    let config = aws
+        .sdk_config(ENDPOINT_VAR)
         .timeout_config(timeouts)
         .build();
     Client::new(&config)
@@ -84,13 +89,17 @@ impl SecretSource {
     }
 }
 
-/// Resolves the configured keys: the local ring, or the secret's current and previous
-/// versions together with the source to reload them from.
-pub async fn key_ring(config: &Config) -> Result<(KeyRing, Option<SecretSource>), SecretError> {
-    match &config.key_source {
+/// Resolves the keys of `source`: the local ring, or the secret's current and previous
+/// versions together with the source to reload them from. A Secrets Manager client is built
+/// only for a secret (its HTTPS client is the process's one).
+pub async fn key_ring(
+    source: &KeySource,
+    aws: &AwsEnv,
+) -> Result<(KeyRing, Option<SecretSource>), SecretError> {
+    match source {
         KeySource::Inline(ring) => Ok((ring.clone(), None)),
         KeySource::SecretsManager(arn) => {
-            let source = SecretSource::new(client_from_env().await, arn.clone());
+            let source = SecretSource::new(client(aws), arn.clone());
             Ok((source.load().await?, Some(source)))
         }
     }

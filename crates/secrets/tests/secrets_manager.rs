@@ -1,10 +1,10 @@
 //! Loading the key from a real Secrets Manager-compatible server (moto, over HTTP).
 
-use local_runtime::moto::MotoServer;
 use secrets::{SecretError, load_ring};
+use testkit::moto::MotoServer;
 
 fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint))
+    aws_sdk_secretsmanager::Client::new(&testkit::moto::local_sdk_config(endpoint))
 }
 
 async fn create(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {

@@ -1,10 +1,18 @@
-//! Helpers shared by several crates' tests. Never linked into a function.
+//! Helpers shared by several crates' tests, and the local moto server of tests and `make dev`.
+//! Never linked into a function.
+
+pub mod moto;
+pub mod process;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use authcore::{Config, Subject, TokenIssuer};
+
+/// The lockout's key (`LOCKOUT_KEY`) that tests run `authenticate` with: a fixture, never a
+/// deployed key.
+pub const LOCKOUT_KEY: &str = "test-lockout-key-0123456789abcdef-0123456789";
 
 /// A sample event from the workspace's `events/`, with `REPLACE_WITH_TOKEN` swapped for `token`:
 /// the files `cargo lambda invoke --data-file` and `sam local invoke -e` use.
@@ -57,8 +65,7 @@ pub async fn create_secret(
 
 /// [`create_secret`] on the local server at `endpoint`, for tests without a runtime.
 pub fn create_secret_at(endpoint: &str, name: &str, value: &str) -> String {
-    let client =
-        aws_sdk_secretsmanager::Client::new(&local_runtime::moto::local_sdk_config(endpoint));
+    let client = aws_sdk_secretsmanager::Client::new(&moto::local_sdk_config(endpoint));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -80,7 +87,7 @@ pub fn authctl(
     let mut child = Command::new(binary)
         .args(args)
         .env_clear()
-        .envs(local_runtime::local_aws_env(endpoint))
+        .envs(moto::local_aws_env(endpoint))
         .env("USERS_TABLE", table)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use crate::{http_ready, wait_child};
+use crate::process::{http_ready, wait_child};
 
 /// A running `moto_server`. Dropping it stops the server, and so does the end of this process:
 /// a server kept in a `static` is never dropped, and must not outlive the tests.
@@ -21,7 +21,7 @@ pub struct MotoServer {
 /// when the process holding the other end exits, however it exits. SIGKILL, not SIGTERM: moto
 /// keeps nothing worth saving, and a SIGTERM leaves the exit to Python (moto's handler, the
 /// interpreter's shutdown with its server threads, or a SIGTERM ignored before moto's handler
-/// is in place), where one CI run waited until its time limit.
+/// is in place), which can wait without end.
 const WATCHDOG: &str = r#""$0" "$@" </dev/null >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0"#;
 
 /// How long a stopped server's watchdog may take to exit before it is killed itself.
@@ -144,15 +144,30 @@ impl MotoServer {
     }
 }
 
+/// The environment that points an AWS SDK at a local `endpoint` (moto, DynamoDB Local) with
+/// dummy credentials and no instance-metadata lookups: never a real AWS endpoint.
+pub fn local_aws_env(endpoint: &str) -> [(&'static str, String); 7] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        // moto is a Python server on a machine busy with tests: give its calls 5 s, not the
+        // one second that suits DynamoDB.
+        ("DYNAMODB_TIMEOUT_MS", "5000".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+    ]
+}
+
 /// An AWS SDK configuration for a local server at `endpoint`: a fixed region, dummy
 /// credentials, never a real AWS endpoint.
-#[cfg(feature = "sdk")]
 pub fn local_sdk_config(endpoint: &str) -> aws_types::SdkConfig {
     use aws_credential_types::Credentials;
     use aws_credential_types::provider::SharedCredentialsProvider;
     aws_types::SdkConfig::builder()
         .region(aws_types::region::Region::new("us-east-1"))
-        .http_client(awsenv::http_client())
+        .http_client(awsenv::http_client(&awsenv::Roots::Amazon))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "local",
         )))
@@ -160,7 +175,6 @@ pub fn local_sdk_config(endpoint: &str) -> aws_types::SdkConfig {
         .build()
 }
 
-#[cfg(feature = "sdk")]
 impl MotoServer {
     /// An AWS SDK configuration for this server.
     pub fn sdk_config(&self) -> aws_types::SdkConfig {
@@ -188,7 +202,7 @@ impl Drop for MotoServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answers_http;
+    use crate::process::answers_http;
 
     #[test]
     fn the_interpreter_comes_from_the_shebang_or_pips_trampoline() {

@@ -1,9 +1,9 @@
 //! The attempts table: counters of failed sign-ins, apart from the users table, so that an email
 //! with no account is counted exactly like one with an account. Storage only: what the counts
-//! mean is the sign-in guard's business (`authenticate`'s `lockout` module).
+//! mean is the `lockout` crate's business.
 //!
-//! - Table name: `ATTEMPTS_TABLE`. Partition key `pk`, sort key `sk` (strings): keyed hashes,
-//!   never an email or an address in clear.
+//! - Table name: `ATTEMPTS_TABLE`. Partition key `pk`, sort key `sk` (strings), written only by
+//!   [`CounterKey`] from keyed hashes ([`Digest`]), never an email or an address in clear.
 //! - `n`: the count. `next_at`: milliseconds since the epoch before which the next attempt is
 //!   held.
 //!   `expires_at`: when the item stops counting (the table's TTL attribute; DynamoDB deletes
@@ -36,28 +36,61 @@ pub mod attr {
     pub const VERSION: &str = "v";
 }
 
+/// A keyed hash naming an account or a source (computed by the caller; never an email or an
+/// address in clear).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Digest(pub String);
+
 /// Where a counter is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CounterKey {
-    /// Partition key.
-    pub pk: String,
-    /// Sort key.
-    pub sk: String,
+pub enum CounterKey {
+    /// Attempts on an account from one source.
+    Pair {
+        /// The account.
+        account: Digest,
+        /// The source.
+        source: Digest,
+    },
+    /// A marker: the source signed in to the account successfully.
+    Known {
+        /// The account.
+        account: Digest,
+        /// The source.
+        source: Digest,
+    },
+    /// Failures from one source over all accounts.
+    Source(Digest),
+    /// Failures on one account from all sources.
+    Account(Digest),
 }
 
 impl CounterKey {
-    /// The key `(pk, sk)`.
-    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
+    const ACCOUNT: &'static str = "a#";
+    const SOURCE: &'static str = "s#";
+    const PAIR: &'static str = "src#";
+    const KNOWN: &'static str = "ok#";
+    const WHOLE: &'static str = "*";
+
+    /// The stored `(pk, sk)`: the one place the table's keys are spelled.
+    fn storage(&self) -> (String, String) {
+        let account = |d: &Digest| format!("{}{}", Self::ACCOUNT, d.0);
+        match self {
+            Self::Pair { account: a, source } => {
+                (account(a), format!("{}{}", Self::PAIR, source.0))
+            }
+            Self::Known { account: a, source } => {
+                (account(a), format!("{}{}", Self::KNOWN, source.0))
+            }
+            Self::Source(d) => (format!("{}{}", Self::SOURCE, d.0), Self::WHOLE.to_owned()),
+            Self::Account(d) => (account(d), Self::WHOLE.to_owned()),
         }
     }
 
     fn item(&self) -> HashMap<String, AttributeValue> {
+        let (pk, sk) = self.storage();
         HashMap::from([
-            (attr::PK.to_owned(), AttributeValue::S(self.pk.clone())),
-            (attr::SK.to_owned(), AttributeValue::S(self.sk.clone())),
+            (attr::PK.to_owned(), AttributeValue::S(pk)),
+            (attr::SK.to_owned(), AttributeValue::S(sk)),
         ])
     }
 }
@@ -132,7 +165,7 @@ impl AttemptStore {
         let wanted = wanted
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut found: HashMap<CounterKey, Counter> = HashMap::new();
+        let mut found: HashMap<(String, String), Counter> = HashMap::new();
         let mut request = HashMap::from([(self.table.clone(), wanted)]);
         // BatchGetItem may leave keys unprocessed under load: ask again for those.
         for _ in 0..5 {
@@ -153,7 +186,7 @@ impl AttemptStore {
                     Some(AttributeValue::S(s)) => s.clone(),
                     _ => String::new(),
                 };
-                let key = CounterKey::new(text(attr::PK), text(attr::SK));
+                let key = (text(attr::PK), text(attr::SK));
                 let counter = Counter {
                     n: number(&item, attr::N),
                     next_at: number(&item, attr::NEXT_AT),
@@ -167,7 +200,7 @@ impl AttemptStore {
                 None => {
                     return Ok(keys
                         .iter()
-                        .map(|k| found.get(k).copied().unwrap_or_default())
+                        .map(|k| found.get(&k.storage()).copied().unwrap_or_default())
                         .collect());
                 }
             }
@@ -283,19 +316,26 @@ impl AttemptStore {
 
     /// Removes the counter at `key`, if any.
     pub async fn remove(&self, key: &CounterKey) -> Result<(), StoreError> {
+        let (pk, sk) = key.storage();
+        self.delete(&pk, &sk).await
+    }
+
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key.item()))
+            .key(attr::PK, AttributeValue::S(pk.to_owned()))
+            .key(attr::SK, AttributeValue::S(sk.to_owned()))
             .send()
             .await
             .map_err(|e| self.unavailable(e))?;
         Ok(())
     }
 
-    /// Removes every counter under partition `pk` whose sort key starts with `prefix`;
-    /// returns how many.
-    pub async fn remove_all(&self, pk: &str, prefix: &str) -> Result<usize, StoreError> {
+    /// Removes every account-and-source counter of `account` (every source's); returns how many.
+    pub async fn remove_sources(&self, account: &Digest) -> Result<usize, StoreError> {
+        let (pk, _) = CounterKey::Account(account.clone()).storage();
+        let prefix = CounterKey::PAIR;
         let mut removed = 0;
         let mut start = None;
         loop {
@@ -306,7 +346,7 @@ impl AttemptStore {
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", attr::PK)
                 .expression_attribute_names("#sk", attr::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
                 .set_exclusive_start_key(start)
                 .send()
@@ -314,7 +354,7 @@ impl AttemptStore {
                 .map_err(|e| self.unavailable(e))?;
             for item in out.items.unwrap_or_default() {
                 if let Some(AttributeValue::S(sk)) = item.get(attr::SK) {
-                    self.remove(&CounterKey::new(pk, sk.clone())).await?;
+                    self.delete(&pk, sk).await?;
                     removed += 1;
                 }
             }
@@ -375,5 +415,50 @@ impl AttemptStore {
             .await
             .map_err(|e| self.unavailable(e))?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Digest {
+        Digest(s.to_owned())
+    }
+
+    #[test]
+    fn every_kind_of_counter_has_its_own_place() {
+        let keys = [
+            CounterKey::Pair {
+                account: d("x"),
+                source: d("y"),
+            },
+            CounterKey::Known {
+                account: d("x"),
+                source: d("y"),
+            },
+            CounterKey::Source(d("x")),
+            CounterKey::Account(d("x")),
+        ];
+        let places: std::collections::HashSet<_> = keys.iter().map(CounterKey::storage).collect();
+        assert_eq!(places.len(), keys.len());
+    }
+
+    #[test]
+    fn an_accounts_sources_share_its_partition_and_the_pair_prefix() {
+        let (pk, sk) = CounterKey::Pair {
+            account: d("x"),
+            source: d("y"),
+        }
+        .storage();
+        let (account_pk, _) = CounterKey::Account(d("x")).storage();
+        assert_eq!(pk, account_pk);
+        assert!(sk.starts_with(CounterKey::PAIR));
+        let (_, known) = CounterKey::Known {
+            account: d("x"),
+            source: d("y"),
+        }
+        .storage();
+        assert!(!known.starts_with(CounterKey::PAIR));
     }
 }

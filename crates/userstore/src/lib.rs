@@ -121,58 +121,40 @@ impl std::fmt::Debug for User {
 
 /// Now as an RFC 3339 UTC timestamp (second precision).
 pub fn rfc3339_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    rfc3339(secs)
+    let now = SystemTime::now().duration_since(UNIX_EPOCH);
+    rfc3339(now.map_or(0, |d| d.as_secs()))
 }
 
-/// `secs` since the epoch as an RFC 3339 UTC timestamp.
+/// `secs` since the epoch as an RFC 3339 UTC timestamp (the SDK's `DateTime`).
 pub fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil-from-days, Howard Hinnant's algorithm.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
 }
 
 /// How long a DynamoDB call may take, in one place: a hung or unreachable table costs about a
-/// second before the caller answers 503, not the SDK's default of many. `DYNAMODB_TIMEOUT_MS`
-/// sets the whole operation's budget (100 to 30000 ms; a local emulator may need more).
+/// second before the caller answers 503, not the SDK's default of many. The operation budget
+/// is a setting (`DYNAMODB_TIMEOUT_MS`, read by each binary's settings; a local emulator may
+/// need more).
 pub mod timeouts {
     use std::time::Duration;
 
     /// The setting.
     pub const VAR: &str = "DYNAMODB_TIMEOUT_MS";
-    /// The whole operation, retries included, by default.
-    pub const DEFAULT_OPERATION: Duration = Duration::from_millis(1000);
+    /// The whole operation, retries included, by default, in milliseconds.
+    pub const DEFAULT_OPERATION_MS: u64 = 1000;
+    /// The accepted operation budgets, in milliseconds.
+    pub const OPERATION_MS: std::ops::RangeInclusive<u64> = 100..=30_000;
     /// Establishing a connection (DynamoDB answers from the same region in milliseconds).
     pub const CONNECT: Duration = Duration::from_millis(300);
     /// Attempts per operation (the first and one retry), each with half the budget.
     pub const MAX_ATTEMPTS: u32 = 2;
 
-    /// The operation budget: `DYNAMODB_TIMEOUT_MS` when it is a number from 100 to 30000,
-    /// else the default.
-    pub fn operation() -> Duration {
-        std::env::var(VAR)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|ms| (100..=30_000).contains(ms))
-            .map_or(DEFAULT_OPERATION, Duration::from_millis)
+    /// The operation budget from `vars` (`DYNAMODB_TIMEOUT_MS`), for a binary's settings.
+    pub fn read(vars: &authcore::Vars<'_>) -> Result<Duration, authcore::SettingsError> {
+        vars.number(VAR, DEFAULT_OPERATION_MS, OPERATION_MS)
+            .map(Duration::from_millis)
     }
 }
 
@@ -180,9 +162,8 @@ pub mod timeouts {
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
 /// A DynamoDB client for `config` (region, credentials, endpoint, HTTP client), with timeouts
-/// and retries that fit inside a Lambda invocation. Build it once.
-pub fn client(config: &aws_types::SdkConfig) -> Client {
-    let operation = timeouts::operation();
+/// and retries that fit inside the `operation` budget. Build it once.
+pub fn client(config: &aws_types::SdkConfig, operation: std::time::Duration) -> Client {
     let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
         .connect_timeout(timeouts::CONNECT.min(operation / 2))
         .operation_attempt_timeout(operation / 2)

@@ -45,6 +45,36 @@ pub mod attr {
     pub const USED: &str = "used";
 }
 
+/// Where an item of the sessions table is stored: the one place its partition keys are
+/// written and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKey<'a> {
+    /// A family, by its id.
+    Family(&'a str),
+    /// A refresh token, by its hash.
+    Token(&'a str),
+}
+
+impl<'a> SessionKey<'a> {
+    const FAMILY: &'static str = "f#";
+    const TOKEN: &'static str = "t#";
+
+    /// The partition key's value.
+    pub fn pk(self) -> AttributeValue {
+        match self {
+            Self::Family(id) => s(format!("{}{id}", Self::FAMILY)),
+            Self::Token(hash) => s(format!("{}{hash}", Self::TOKEN)),
+        }
+    }
+
+    /// The key a stored partition key names; `None` for one this table does not write.
+    pub fn parse(pk: &'a str) -> Option<Self> {
+        pk.strip_prefix(Self::FAMILY)
+            .map(Self::Family)
+            .or_else(|| pk.strip_prefix(Self::TOKEN).map(Self::Token))
+    }
+}
+
 /// The index listing a user's families.
 pub const BY_USER: &str = "by_user";
 
@@ -129,7 +159,10 @@ fn flag(item: &HashMap<String, AttributeValue>, name: &str) -> bool {
 
 fn family_from(item: &HashMap<String, AttributeValue>) -> Family {
     Family {
-        id: text(item, attr::PK).trim_start_matches("f#").to_owned(),
+        id: match SessionKey::parse(&text(item, attr::PK)) {
+            Some(SessionKey::Family(id)) => id.to_owned(),
+            _ => String::new(),
+        },
         user_id: text(item, attr::UID),
         email: text(item, attr::EMAIL),
         created_at: number(item, attr::CREATED_AT),
@@ -168,7 +201,7 @@ impl SessionStore {
         expires_at: u64,
     ) -> HashMap<String, AttributeValue> {
         HashMap::from([
-            (attr::PK.to_owned(), s(format!("t#{hash}"))),
+            (attr::PK.to_owned(), SessionKey::Token(hash).pk()),
             (attr::FAMILY.to_owned(), s(family)),
             (attr::CREATED_AT.to_owned(), n(now)),
             (attr::EXPIRES_AT.to_owned(), n(expires_at)),
@@ -189,7 +222,7 @@ impl SessionStore {
         expires_at: u64,
     ) -> Result<(), StoreError> {
         let family_item = HashMap::from([
-            (attr::PK.to_owned(), s(format!("f#{}", family.id))),
+            (attr::PK.to_owned(), SessionKey::Family(&family.id).pk()),
             (attr::UID.to_owned(), s(&family.user_id)),
             (attr::EMAIL.to_owned(), s(&family.email)),
             (attr::CREATED_AT.to_owned(), n(family.created_at)),
@@ -224,7 +257,7 @@ impl SessionStore {
 
     /// The token stored for `hash`, if any (strongly consistent).
     pub async fn token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let item = self.item(format!("t#{hash}")).await?;
+        let item = self.item(SessionKey::Token(hash)).await?;
         Ok(item.map(|item| TokenRecord {
             family: text(&item, attr::FAMILY),
             issued_at: number(&item, attr::CREATED_AT),
@@ -236,7 +269,7 @@ impl SessionStore {
     /// The family `id`, if any (strongly consistent).
     pub async fn family(&self, id: &str) -> Result<Option<Family>, StoreError> {
         Ok(self
-            .item(format!("f#{id}"))
+            .item(SessionKey::Family(id))
             .await?
             .as_ref()
             .map(family_from))
@@ -245,13 +278,13 @@ impl SessionStore {
     /// The item at `pk`, if any (strongly consistent).
     async fn item(
         &self,
-        pk: String,
+        key: SessionKey<'_>,
     ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(attr::PK, s(pk))
+            .key(attr::PK, key.pk())
             .consistent_read(true)
             .send()
             .await
@@ -273,7 +306,7 @@ impl SessionStore {
         let mark_used = Self::build(
             Update::builder()
                 .table_name(&self.table)
-                .key(attr::PK, s(format!("t#{old}")))
+                .key(attr::PK, SessionKey::Token(old).pk())
                 .update_expression("SET #u = :yes")
                 .condition_expression("#u = :no")
                 .expression_attribute_names("#u", attr::USED)
@@ -284,7 +317,7 @@ impl SessionStore {
         let touch = Self::build(
             Update::builder()
                 .table_name(&self.table)
-                .key(attr::PK, s(format!("f#{family}")))
+                .key(attr::PK, SessionKey::Family(family).pk())
                 .update_expression("SET #l = :now")
                 .condition_expression("#r = :no")
                 .expression_attribute_names("#l", attr::LAST_USED_AT)
@@ -344,7 +377,7 @@ impl SessionStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(attr::PK, s(format!("f#{id}")))
+            .key(attr::PK, SessionKey::Family(id).pk())
             .update_expression("SET #r = :yes")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#r", attr::REVOKED)

@@ -7,8 +7,8 @@ use authcore::IssuedToken;
 use authcore::token::Subject;
 use userstore::User;
 
-use crate::State;
 use crate::error::EndpointError;
+use crate::state::State;
 
 /// The access token of `user`, whose stable id is `id`: the id as `sub`, the email, name and
 /// roles as stored now.

@@ -8,11 +8,11 @@ use authcore::token::now_millis;
 use authcore::{new_user_id, normalize_email};
 use userstore::User;
 
-use crate::State;
 use crate::error::{EndpointError, Refusal};
 use crate::grant::refresh::{self, IssuedRefresh};
-use crate::lockout::{GuardError, Source};
 use crate::request::Credentials;
+use crate::state::State;
+use lockout::{GuardError, Source};
 
 /// A successful sign-in.
 #[derive(Debug)]

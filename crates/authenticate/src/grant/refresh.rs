@@ -11,11 +11,12 @@
 
 use authcore::token::refresh::{hash, new_family_id, new_refresh_token};
 use authcore::token::{IssuedToken, now_seconds};
+use authcore::{SettingsError, Vars};
 use userstore::User;
 use userstore::sessions::{Family, Rotation};
 
-use crate::State;
 use crate::error::{EndpointError, RefreshRefusal};
+use crate::state::State;
 
 /// A session's lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,32 +36,22 @@ impl Default for SessionPolicy {
     }
 }
 
-/// A lifetime setting out of range.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0} must be a whole number of seconds from 60 to 31536000, and REFRESH_TTL_SECONDS at most SESSION_MAX_SECONDS"
-)]
-pub struct SessionPolicyError(pub &'static str);
-
 impl SessionPolicy {
-    /// The lifetimes from the environment; unset ones keep their defaults.
-    pub fn from_env() -> Result<Self, SessionPolicyError> {
+    /// The lifetimes from `vars`; unset ones keep their defaults. The idle lifetime may not
+    /// exceed the absolute one.
+    pub fn read(vars: &Vars<'_>) -> Result<Self, SettingsError> {
         let d = Self::default();
-        let read = |name: &'static str, default: u64| match std::env::var(name) {
-            Err(_) => Ok(default),
-            Ok(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (60..=31_536_000).contains(n))
-                .ok_or(SessionPolicyError(name)),
-        };
+        let range = 60..=31_536_000;
         let policy = Self {
-            idle: read("REFRESH_TTL_SECONDS", d.idle)?,
-            absolute: read("SESSION_MAX_SECONDS", d.absolute)?,
+            idle: vars.number("REFRESH_TTL_SECONDS", d.idle, range.clone())?,
+            absolute: vars.number("SESSION_MAX_SECONDS", d.absolute, range)?,
         };
         if policy.idle > policy.absolute {
-            return Err(SessionPolicyError("REFRESH_TTL_SECONDS"));
+            return Err(SettingsError::Invalid {
+                name: "REFRESH_TTL_SECONDS",
+                value: policy.idle.to_string(),
+                expected: format!("at most SESSION_MAX_SECONDS ({})", policy.absolute),
+            });
         }
         Ok(policy)
     }

@@ -1,0 +1,153 @@
+//! Every variable `authenticate` reads, read once at start-up, in this one place.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `JWT_SECRET_ARN`, `JWT_SECRET`, `JWT_PREVIOUS_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`, `TOKEN_TTL_SECONDS` | the token settings ([`authcore::config`]) | |
+//! | `LOCKOUT_KEY_ARN`, `LOCKOUT_KEY` | the lockout's own key ([`lockout::LOCKOUT_KEY`]) | — |
+//! | `USERS_TABLE`, `ATTEMPTS_TABLE`, `SESSIONS_TABLE` | the DynamoDB tables | — |
+//! | `LOCKOUT_THRESHOLD`, `LOCKOUT_MAX_SECONDS`, `LOCKOUT_RESET_SECONDS`, `SOURCE_FAILURE_THRESHOLD`, `ACCOUNT_FAILURE_CEILING` | the lockout policy ([`lockout::LockoutPolicy`]) | |
+//! | `REFRESH_TTL_SECONDS`, `SESSION_MAX_SECONDS` | the sessions' lifetimes ([`SessionPolicy`]) | 7 and 30 days |
+//! | `DYNAMODB_TIMEOUT_MS` | one DynamoDB call's whole budget, retries included | `1000` (100 to 30000) |
+//! | `ALLOWED_ORIGINS` | origins whose pages may read the answers ([`authcore::cors`]) | none |
+//! | the AWS variables ([`awsenv::AWS_VARS`]) | region, credentials, endpoints, CA bundle, log level and format | |
+
+use std::time::Duration;
+
+use authcore::settings::process_env;
+use authcore::{AllowedOrigins, Config, KeySource, SettingsError, Vars};
+use awsenv::AwsEnv;
+use lockout::{LOCKOUT_KEY, LockoutPolicy};
+use userstore::timeouts;
+
+use crate::grant::refresh::SessionPolicy;
+
+/// What `authenticate` is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The token settings: keys, issuer, audience, leeway, lifetime.
+    pub token: Config,
+    /// Where the lockout's key comes from.
+    pub lockout_key: KeySource,
+    /// The users table.
+    pub users_table: String,
+    /// The failed sign-in counters.
+    pub attempts_table: String,
+    /// The sessions (refresh tokens).
+    pub sessions_table: String,
+    /// The lockout's numbers.
+    pub lockout: LockoutPolicy,
+    /// The sessions' lifetimes.
+    pub sessions: SessionPolicy,
+    /// One DynamoDB call's whole budget.
+    pub dynamodb_timeout: Duration,
+    /// The origins whose pages may read the answers.
+    pub cors: AllowedOrigins,
+    /// Region, credentials and endpoints for DynamoDB and Secrets Manager; log level and format.
+    pub aws: AwsEnv,
+}
+
+impl Settings {
+    /// Reads every setting from `vars`.
+    pub fn read(vars: &Vars<'_>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            token: Config::read(vars)?,
+            lockout_key: KeySource::read(vars, LOCKOUT_KEY)?,
+            users_table: vars.required("USERS_TABLE", "name the DynamoDB users table")?,
+            attempts_table: vars.required(
+                "ATTEMPTS_TABLE",
+                "name the DynamoDB table of failed sign-ins (the template's AttemptsTable)",
+            )?,
+            sessions_table: vars.required(
+                "SESSIONS_TABLE",
+                "name the DynamoDB sessions table (the template's SessionsTable)",
+            )?,
+            lockout: LockoutPolicy::read(vars)?,
+            sessions: SessionPolicy::read(vars)?,
+            dynamodb_timeout: timeouts::read(vars)?,
+            cors: AllowedOrigins::read(vars)?,
+            aws: AwsEnv::read(
+                |name| vars.raw(name),
+                &[userstore::ENDPOINT_VAR, secrets::ENDPOINT_VAR],
+            ),
+        })
+    }
+}
+
+/// The process environment's settings, read after the logs are set up from its AWS part (a
+/// bad setting is logged).
+pub fn from_process() -> Result<Settings, SettingsError> {
+    awsenv::start(&process_env, |lookup| Settings::read(&Vars::new(lookup)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authcore::settings::from_pairs;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef-local";
+    const OTHER: &str = "fedcba9876543210fedcba9876543210-local";
+
+    fn read(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut pairs = vec![
+            ("JWT_SECRET", KEY),
+            ("LOCKOUT_KEY", OTHER),
+            ("USERS_TABLE", "users"),
+            ("ATTEMPTS_TABLE", "attempts"),
+            ("SESSIONS_TABLE", "sessions"),
+        ];
+        pairs.extend_from_slice(extra);
+        let lookup = from_pairs(&pairs);
+        Settings::read(&Vars::new(&lookup))
+    }
+
+    #[test]
+    fn the_defaults_apply_around_the_required_settings() {
+        let s = read(&[]).unwrap();
+        assert_eq!(s.users_table, "users");
+        assert_eq!(s.dynamodb_timeout, Duration::from_millis(1000));
+        assert_eq!(s.lockout, LockoutPolicy::default());
+        assert_eq!(s.sessions, SessionPolicy::default());
+    }
+
+    #[test]
+    fn the_lockout_key_is_its_own_setting() {
+        let lookup = from_pairs(&[("JWT_SECRET", KEY), ("USERS_TABLE", "users")]);
+        let err = Settings::read(&Vars::new(&lookup)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("LOCKOUT_KEY is not set"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_table_names_its_variable() {
+        let lookup = from_pairs(&[("JWT_SECRET", KEY), ("LOCKOUT_KEY", OTHER)]);
+        let err = Settings::read(&Vars::new(&lookup)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("USERS_TABLE is not set"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_timeout_out_of_range_stops_start_up_instead_of_falling_back() {
+        let err = read(&[("DYNAMODB_TIMEOUT_MS", "50")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DYNAMODB_TIMEOUT_MS=\"50\" is not valid: expected a whole number from 100 to 30000"
+        );
+    }
+
+    #[test]
+    fn an_idle_lifetime_over_the_absolute_one_is_refused() {
+        let err = read(&[
+            ("REFRESH_TTL_SECONDS", "7200"),
+            ("SESSION_MAX_SECONDS", "3600"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("at most SESSION_MAX_SECONDS"),
+            "{err}"
+        );
+    }
+}

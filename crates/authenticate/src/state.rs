@@ -1,0 +1,100 @@
+//! What every request needs, built once at start-up.
+
+use authcore::{AllowedOrigins, Config, KeyRing, PasswordHasher, SigningKey, TokenIssuer};
+use lockout::{Guard, LockoutPolicy};
+use userstore::UserStore;
+use userstore::attempts::AttemptStore;
+use userstore::sessions::SessionStore;
+
+use crate::grant::refresh::SessionPolicy;
+use crate::pad::RefusalPad;
+use crate::settings::Settings;
+
+/// What every request needs, built once at start-up.
+#[derive(Debug)]
+pub struct State {
+    /// The users table.
+    pub users: UserStore,
+    /// The smart lockout, over the attempts table.
+    pub guard: Guard,
+    /// Signs tokens.
+    pub issuer: TokenIssuer,
+    /// Checks and, when weaker than current, replaces password hashes.
+    pub passwords: PasswordHasher,
+    /// Pads the cheaper refusals to the time a wrong password takes.
+    pub pad: RefusalPad,
+    /// The origins whose pages may read the answers (`ALLOWED_ORIGINS`).
+    pub cors: AllowedOrigins,
+    /// The sessions table: refresh tokens are issued only with one.
+    pub sessions: Option<SessionStore>,
+    /// The sessions' lifetimes.
+    pub session_policy: SessionPolicy,
+}
+
+impl State {
+    /// Builds the state from `settings`: loads the signing and lockout keys, builds the
+    /// DynamoDB client once for the three tables.
+    pub async fn start(settings: &Settings) -> Result<Self, secrets::SecretError> {
+        // Both keys in one round trip's time.
+        let (ring, lockout_ring) = tokio::join!(
+            secrets::key_ring(&settings.token.key_source, &settings.aws),
+            secrets::key_ring(&settings.lockout_key, &settings.aws)
+        );
+        let ((ring, _), (lockout_ring, _)) = (ring?, lockout_ring?);
+        let sdk = settings.aws.sdk_config(userstore::ENDPOINT_VAR).build();
+        let client = userstore::client(&sdk, settings.dynamodb_timeout);
+        let users = UserStore::new(client.clone(), &settings.users_table);
+        let sessions = SessionStore::new(client.clone(), &settings.sessions_table);
+        let attempts = AttemptStore::new(client, &settings.attempts_table);
+        let guard = Guard::new(
+            attempts,
+            settings.lockout,
+            lockout::counter_hash(&lockout_ring.current.key),
+        );
+        Ok(Self::from_ring(&ring, &settings.token, users, guard)
+            .with_sessions(sessions, settings.sessions)
+            .with_cors(settings.cors.clone()))
+    }
+
+    /// Builds the state from parts, signing with the ring's current key (named in `kid`).
+    pub fn from_ring(ring: &KeyRing, config: &Config, users: UserStore, guard: Guard) -> Self {
+        Self::with_issuer(TokenIssuer::from_ring(ring, config), users, guard)
+    }
+
+    /// Builds the state from parts, signing with `key` (no `kid`).
+    pub fn new(key: &SigningKey, config: &Config, users: UserStore, guard: Guard) -> Self {
+        Self::with_issuer(TokenIssuer::new(key, config), users, guard)
+    }
+
+    fn with_issuer(issuer: TokenIssuer, users: UserStore, guard: Guard) -> Self {
+        Self {
+            users,
+            guard,
+            issuer,
+            passwords: PasswordHasher::default(),
+            pad: RefusalPad::default(),
+            cors: AllowedOrigins::None,
+            sessions: None,
+            session_policy: SessionPolicy::default(),
+        }
+    }
+
+    /// Starts sessions (refresh tokens) in `store`, with lifetimes `policy`.
+    pub fn with_sessions(mut self, store: SessionStore, policy: SessionPolicy) -> Self {
+        self.sessions = Some(store);
+        self.session_policy = policy;
+        self
+    }
+
+    /// Lets pages from `cors` read the answers.
+    pub fn with_cors(mut self, cors: AllowedOrigins) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// Uses the lockout `policy`.
+    pub fn with_lockout(mut self, policy: LockoutPolicy) -> Self {
+        self.guard = self.guard.with_policy(policy);
+        self
+    }
+}

@@ -1,0 +1,77 @@
+//! `POST /token`: the password grant (sign-in) and the refresh grant (RFC 6749).
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use lockout::Source;
+
+use crate::error::{EndpointError, Refusal};
+use crate::grant::password::{SignedIn, sign_in};
+use crate::grant::refresh;
+use crate::request::{Call, Grant, parse_grant};
+use crate::response::respond;
+use crate::state::State;
+
+/// Answers one `/token` request and logs its one event.
+pub async fn endpoint(state: &State, request: &Request, call: &Call<'_>) -> Response<Body> {
+    let source = Source::from_address(source_ip(request));
+    let parsed = match call.undecodable_body {
+        true => Err(EndpointError::UndecodableBody),
+        false => parse_grant(request.method(), call.content_type, request.body().as_ref()),
+    };
+    let (grant, result) = match parsed {
+        Ok(Grant::Password(credentials)) => {
+            ("password", sign_in(state, &credentials, &source).await)
+        }
+        Ok(Grant::Refresh(token)) => (
+            "refresh_token",
+            refresh::refresh(state, &token).await.map(|r| SignedIn {
+                token: r.token,
+                rehashed: false,
+                refresh: Some(r.refresh),
+            }),
+        ),
+        Err(e) => ("-", Err(e)),
+    };
+    log(grant, &result, call);
+    respond(&result)
+}
+
+/// The client address API Gateway saw: `identity.sourceIp` (REST), `http.sourceIp` (HTTP API).
+fn source_ip(request: &Request) -> Option<&str> {
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.as_deref(),
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.as_deref(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The one log event of a `/token` request: the outcome and why, never a token.
+fn log(grant: &str, result: &Result<SignedIn, EndpointError>, call: &Call<'_>) {
+    let (cors, request_id) = (call.cors, call.request_id);
+    match result {
+        Ok(signed) => tracing::info!(
+            outcome = "issued",
+            grant,
+            email = signed.token.claims.email.as_deref(),
+            jti = signed.token.claims.jti.as_deref(),
+            rehashed = signed.rehashed,
+            cors,
+            request_id,
+            "token request"
+        ),
+        Err(e) => tracing::info!(
+            outcome = "refused",
+            grant,
+            reason = e.reason(),
+            held_by = match e {
+                EndpointError::InvalidGrant(Refusal::Held { by, .. }) => by.as_str(),
+                _ => "-",
+            },
+            status = e.status().as_u16(),
+            cors,
+            request_id,
+            "token request"
+        ),
+    }
+}
