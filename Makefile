@@ -34,7 +34,7 @@ dev: venv build-bins
 ## Compiling comes first; running the tests then has TEST_MINUTES (default 30; they take 3 to 10),
 ## so that a test that hangs fails the run with its name on screen instead of using up CI's hour.
 TEST_MINUTES ?= 30
-test: venv lint template build-bins package browser
+test: venv lint template build-bins package build browser
 	cargo test --workspace --locked --no-run
 	@# Off a terminal (CI), timeout runs the tests in their own process group and stops them all;
 	@# at a terminal it stays in the foreground, so that Ctrl-C still reaches every test.
@@ -67,11 +67,12 @@ package: venv
 ## make size: each function's stripped Lambda package binary, in bytes (what make package prints).
 size: package
 
-## make build: what `sam deploy` ships: arm64 release builds through SAM and cargo-lambda (zig).
-## Needs the arm64 standard library: rustup target add aarch64-unknown-linux-gnu
+## make build: what `sam deploy` ships: arm64 release builds through SAM and cargo-lambda (zig),
+## in .aws-sam/build. Adds the arm64 standard library with rustup when it is missing.
 build: venv
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || { \
-	  echo "the arm64 standard library is missing: rustup target add aarch64-unknown-linux-gnu"; exit 1; }
+	  echo "adding the arm64 standard library: rustup target add aarch64-unknown-linux-gnu"; \
+	  rustup target add aarch64-unknown-linux-gnu; }
 	sam build
 
 lint:
@@ -83,6 +84,11 @@ lint:
 	@# The authorizer must stay free of the DynamoDB SDK.
 	@if cargo tree -p check-token -e normal --prefix none --locked | grep -q '^aws-sdk-dynamodb'; then \
 	  echo "check-token depends on aws-sdk-dynamodb: keep DynamoDB code out of the authorizer"; exit 1; fi
+	@# authcore knows no Lambda event types; the admin CLI links no Lambda runtime.
+	@if cargo tree -p authcore -e normal --prefix none --locked | grep -q '^aws_lambda_events'; then \
+	  echo "authcore depends on aws_lambda_events: keep the authorizer's wire code in check-token"; exit 1; fi
+	@if cargo tree -p authctl -e normal --prefix none --locked | grep -qE '^lambda_(http|runtime) '; then \
+	  echo "authctl links a Lambda runtime: keep what it shares with the functions in library crates"; exit 1; fi
 
 ## make browser: Chromium and chromedriver for the browser test (Debian's chromium and
 ## chromium-driver), installed with apt-get when missing and allowed (root or passwordless sudo).
