@@ -109,6 +109,7 @@ fn main() {
             .env("USERS_TABLE", "cold-start-users")
             .env("ATTEMPTS_TABLE", "cold-start-attempts")
             .env("SESSIONS_TABLE", "cold-start-sessions")
+            .env("ROUTE_RULES", testkit::ROUTE_RULES)
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN");
         for (k, v) in local_aws_env(&endpoint) {
             spec = spec.env(k, v);

@@ -24,6 +24,7 @@ PORT=${DEV_PORT:-3000}
 WEB_PORT=${DEV_WEB_PORT:-8000}
 ENV_FILE=${DEV_ENV_FILE:-.env}
 DEMO_EMAIL=${DEV_DEMO_EMAIL:-demo@example.com}
+ADMIN_EMAIL=${DEV_ADMIN_EMAIL:-admin@example.com}
 VENV_BIN="$PWD/.venv/bin"
 for tool in "$BIN/authctl" "$BIN/local-gateway" "$BIN/local-moto" "$BIN/check-token" "$BIN/authenticate" "$BIN/hello"; do
   [ -x "$tool" ] || { echo "dev: $tool is missing: run 'make dev' (it builds them)" >&2; exit 1; }
@@ -68,12 +69,19 @@ fi
 # Locally, the template's tables are named after their logical ids.
 export USERS_TABLE=UsersTable ATTEMPTS_TABLE=AttemptsTable SESSIONS_TABLE=SessionsTable
 "$BIN/authctl" table create >/dev/null
-DEMO_PASSWORD=$("$BIN/authctl" secret generate | cut -c1-16)
-if "$BIN/authctl" user list | grep -q "\"email\":\"$DEMO_EMAIL\""; then
-  echo "$DEMO_PASSWORD" | "$BIN/authctl" user passwd "$DEMO_EMAIL" >/dev/null
-else
-  echo "$DEMO_PASSWORD" | "$BIN/authctl" user add "$DEMO_EMAIL" --name "Demo User" --role reader >/dev/null
-fi
+# A reader, who may call /hello, and an admin, who may call /admin too (ROUTE_RULES).
+demo_user() { # EMAIL NAME ROLE: prints a fresh password
+  local password
+  password=$("$BIN/authctl" secret generate | cut -c1-16)
+  if "$BIN/authctl" user list | grep -q "\"email\":\"$1\""; then
+    echo "$password" | "$BIN/authctl" user passwd "$1" >/dev/null
+  else
+    echo "$password" | "$BIN/authctl" user add "$1" --name "$2" --role "$3" >/dev/null
+  fi
+  echo "$password"
+}
+DEMO_PASSWORD=$(demo_user "$DEMO_EMAIL" "Demo User" reader)
+ADMIN_PASSWORD=$(demo_user "$ADMIN_EMAIL" "Demo Admin" admin)
 
 URL="http://127.0.0.1:$PORT"
 PAGE_ORIGIN="http://127.0.0.1:$WEB_PORT"
@@ -84,11 +92,14 @@ cat <<MSG
 Serving the template's ${API^^} API (make dev API=$([ "$API" = rest ] && echo http || echo rest) serves the other one).
 Demo user: $DEMO_EMAIL
 Password:  $DEMO_PASSWORD
+Admin user: $ADMIN_EMAIL (may also call /admin)
+Admin password: $ADMIN_PASSWORD
 
 Try, in another terminal:
   TOKEN=\$(curl -s -X POST $URL/token -H 'content-type: application/json' -d '{"email":"$DEMO_EMAIL","password":"$DEMO_PASSWORD"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
   curl -s $URL/hello -H "Authorization: Bearer \$TOKEN"
   curl -s -i $URL/hello
+  curl -s -i $URL/admin -H "Authorization: Bearer \$TOKEN"     # 403: only admins may call it
 
 Or sign in from a browser: $PAGE_ORIGIN/?api=$URL
 

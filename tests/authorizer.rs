@@ -19,6 +19,7 @@ fn start(secret: &str) -> Function {
     Function::start(
         FunctionSpec::new("check-token", binary)
             .env("JWT_SECRET", secret)
+            .env("ROUTE_RULES", testkit::ROUTE_RULES)
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON"),
     )
     .unwrap()
@@ -49,9 +50,17 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
     let v = allowed.json().expect("an Allow response");
     assert_eq!(v["principalId"], "user-e2e");
     assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    // The template's rules: /hello for anyone signed in; /admin only for admins.
     assert_eq!(
         v["policyDocument"]["Statement"][0]["Resource"][0],
-        "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"
+    );
+    assert_eq!(
+        v["policyDocument"]["Statement"][0]["Resource"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "no /admin for a reader"
     );
     assert_eq!(
         v["context"],
@@ -96,7 +105,8 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
         ("check-token-request-type.json", "policy"),
         ("check-token-http-v1.json", "policy"),
         ("check-token-http-v2.json", "simple"),
-        ("check-token-http-v2-default-route.json", "simple"),
+        // No rule can name the `$default` route: it is refused to everyone.
+        ("check-token-http-v2-default-route.json", "refused"),
     ] {
         let v = f
             .invoke(&event_file(name, &good), TIMEOUT)
@@ -105,12 +115,15 @@ fn the_built_authorizer_allows_valid_tokens_and_answers_unauthorized_otherwise()
             .unwrap_or_else(|| panic!("{name}: an answer"));
         match allowed {
             "simple" => assert_eq!(v["isAuthorized"], true, "{name}"),
+            "refused" => assert_eq!(v, json!({"isAuthorized": false, "context": {}}), "{name}"),
             _ => assert_eq!(
                 v["policyDocument"]["Statement"][0]["Effect"], "Allow",
                 "{name}"
             ),
         }
-        assert_eq!(v["context"]["sub"], "user-e2e", "{name}");
+        if allowed != "refused" {
+            assert_eq!(v["context"]["sub"], "user-e2e", "{name}");
+        }
         assert_eq!(
             f.invoke(&event_file(name, &expired), TIMEOUT).unwrap(),
             unauthorized(),
@@ -164,7 +177,9 @@ fn a_short_secret_stops_start_up_with_a_clear_message() {
 
 fn start_with_arn(endpoint: &str, arn: &str) -> Function {
     let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
-    let mut spec = FunctionSpec::new("check-token", binary).env("JWT_SECRET_ARN", arn);
+    let mut spec = FunctionSpec::new("check-token", binary)
+        .env("JWT_SECRET_ARN", arn)
+        .env("ROUTE_RULES", testkit::ROUTE_RULES);
     for (key, value) in local_aws_env(endpoint) {
         spec = spec.env(key, value);
     }
@@ -210,57 +225,62 @@ fn the_key_comes_from_secrets_manager_when_jwt_secret_arn_is_set() {
 }
 
 /// What the gateway's cache does: the answer given for the first route an identity calls is
-/// reused for every other route. An Allow must cover them all, for REST (`{stage}/*/*`) and for
-/// HTTP APIs (`{stage}/*`, including the `$default` route's ARN, one segment shorter).
+/// reused for every other route. Whichever route comes first, the policy must allow exactly
+/// the routes the token's roles may call, on REST and on HTTP APIs, nested and root routes
+/// included.
 #[test]
-fn one_allow_covers_every_route_of_the_stage_so_the_cache_never_turns_a_route_into_a_403() {
+fn whichever_route_comes_first_the_policy_allows_exactly_the_granted_routes() {
     let secret = authcore::generate_secret().unwrap();
     let binary = built_binary("check-token").unwrap_or_else(|e| panic!("{e}"));
+    // The minted token is reader and writer.
+    let rules = "GET /hello *; GET /admin admin; GET /items/{id} reader; \
+                 GET /items/{id}/secret admin; DELETE /users/{id} writer; GET / *";
     let f = Function::start(
         FunctionSpec::new("check-token", binary)
             .env("JWT_SECRET", &secret)
+            .env("ROUTE_RULES", rules)
             .env("ENABLE_SIMPLE_RESPONSES", "false"),
     )
     .unwrap();
     let token = mint(&secret, "user-arn", now_seconds());
-    let http_base = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default";
-    let rest_base = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod";
-    let http_routes = [
-        format!("{http_base}/GET/hello"),
-        format!("{http_base}/ANY/{{proxy+}}"),
-        format!("{http_base}/POST/orders/42"),
-        format!("{http_base}/$default"),
-    ];
-    let rest_routes = [
-        format!("{rest_base}/GET/hello"),
-        format!("{rest_base}/DELETE/users/7"),
-        format!("{rest_base}/GET/"),
-    ];
+    let routes = |base: &str| {
+        [
+            ("GET/hello", true),
+            ("GET/admin", false),
+            ("GET/items/42", true),
+            ("GET/items/42/secret", false),
+            ("DELETE/users/7", true),
+            ("GET/users/7", false),
+            ("GET/", true),
+        ]
+        .map(|(route, granted)| (format!("{base}/{route}"), granted))
+    };
+    let http = routes("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default");
+    let rest = routes("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod");
     let cases = [
-        ("check-token-http-v2.json", "routeArn", &http_routes[..]),
-        ("check-token-http-v1.json", "methodArn", &http_routes[..]),
-        ("check-token.json", "methodArn", &rest_routes[..]),
-        (
-            "check-token-request-type.json",
-            "methodArn",
-            &rest_routes[..],
-        ),
+        ("check-token-http-v2.json", "routeArn", &http),
+        ("check-token-http-v1.json", "methodArn", &http),
+        ("check-token.json", "methodArn", &rest),
+        ("check-token-request-type.json", "methodArn", &rest),
     ];
     for (name, field, routes) in cases {
-        for first in routes {
+        for (first, _) in routes.iter() {
             let mut event: serde_json::Value =
                 serde_json::from_slice(&event_file(name, &token)).unwrap();
             event[field] = json!(first);
+            // The payload 2.0 event names its route: drop it, the ARN stands for the route.
+            event.as_object_mut().unwrap().remove("routeKey");
             let answer = f
                 .invoke(event.to_string().as_bytes(), TIMEOUT)
                 .unwrap()
                 .json()
                 .unwrap_or_else(|| panic!("{name} {first}: an IAM policy"));
-            for other in routes {
+            for (other, granted) in routes.iter() {
+                let allowed = local_gateway::policy::evaluate(&answer["policyDocument"], other)
+                    == local_gateway::policy::Decision::Allow;
                 assert_eq!(
-                    local_gateway::policy::evaluate(&answer["policyDocument"], other),
-                    local_gateway::policy::Decision::Allow,
-                    "{name}: the answer for {first} must allow {other}"
+                    allowed, *granted,
+                    "{name}: the answer for {first} on {other}"
                 );
             }
         }

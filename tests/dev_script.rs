@@ -91,21 +91,53 @@ impl Dev {
 }
 
 /// Runs the printed commands the way a person pastes them into a shell.
-fn run_printed(lines: &[String]) -> (String, String) {
+/// Runs the printed commands: the demo user's `/hello`, `/hello` without a token, and the demo
+/// user's `/admin`.
+fn run_printed(lines: &[String]) -> (String, String, String) {
     let commands: Vec<&str> = lines
         .iter()
         .map(|l| l.trim())
         .filter(|l| l.starts_with("TOKEN=") || l.starts_with("curl "))
         .collect();
-    assert_eq!(commands.len(), 3, "{lines:?}");
+    assert_eq!(commands.len(), 4, "{lines:?}");
     let script = format!(
-        "{}\necho; {}\necho; echo ---; {}",
-        commands[0], commands[1], commands[2]
+        "{}\necho; {}\necho; echo ---; {}\necho; echo ---; {}",
+        commands[0], commands[1], commands[2], commands[3]
     );
     let out = Command::new("bash").arg("-c").arg(script).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (first, second) = text.split_once("---").unwrap();
-    (first.trim().to_owned(), second.trim().to_owned())
+    let parts: Vec<&str> = text.split("---").map(str::trim).collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    (
+        parts[0].to_owned(),
+        parts[1].to_owned(),
+        parts[2].to_owned(),
+    )
+}
+
+/// The printed admin signs in and may call `/admin` and `/hello`.
+fn admin_checks(printed: &[String], port: u16) {
+    let value = |prefix: &str| {
+        printed
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{prefix} is printed: {printed:?}"))
+            .trim()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (email, password) = (value("Admin user:"), value("Admin password:"));
+    let url = format!("http://127.0.0.1:{port}");
+    let body = format!(r#"{{"email":"{email}","password":"{password}"}}"#);
+    let script = format!(
+        "TOKEN=$(curl -s -X POST {url}/token -H 'content-type: application/json' -d '{body}' | \
+         sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'); \
+         for p in admin hello; do curl -s -o /dev/null -w '%{{http_code}} ' {url}/$p -H \"Authorization: Bearer $TOKEN\"; done"
+    );
+    let out = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "200 200");
 }
 
 /// The printed page URL serves the sign-in page, and the gateway allows its origin.
@@ -160,11 +192,16 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
 
     let dev = start(port, web_port, &env_file, "rest");
     let printed = dev.until("listening on");
-    let (hello, unauthenticated) = run_printed(&printed);
+    let (hello, unauthenticated, admin) = run_printed(&printed);
     assert!(
         hello.contains("\"email\":\"demo@example.com\"") && hello.contains("\"principalId\":\"u_"),
         "{hello}"
     );
+    assert!(
+        admin.starts_with("HTTP/1.1 403"),
+        "the reader may not call /admin: {admin}"
+    );
+    admin_checks(&printed, port);
     assert!(hello.contains("Hello, Demo User!"), "{hello}");
     assert!(
         unauthenticated.starts_with("HTTP/1.1 401"),
@@ -263,8 +300,9 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         secret,
         "the secret is kept across runs"
     );
-    let (hello, unauthenticated) = run_printed(&printed);
+    let (hello, unauthenticated, admin) = run_printed(&printed);
     page_checks(&printed, port, web_port);
+    assert!(admin.starts_with("HTTP/1.1 403"), "{admin}");
     assert!(hello.contains("demo@example.com"), "{hello}");
     assert!(
         unauthenticated.starts_with("HTTP/1.1 401"),

@@ -20,7 +20,7 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// Dummy credentials, region and log format, without the catch-all endpoint.
 fn spec(binary: &str, endpoint: &str) -> FunctionSpec {
     let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
-    let mut spec = FunctionSpec::new(binary, path);
+    let mut spec = FunctionSpec::new(binary, path).env("ROUTE_RULES", testkit::ROUTE_RULES);
     for (key, value) in local_aws_env(endpoint) {
         if key != "AWS_ENDPOINT_URL" {
             spec = spec.env(key, value);

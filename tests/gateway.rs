@@ -431,6 +431,8 @@ fn the_local_stack_behaves_like_api_gateway() {
         &secret,
     );
     black_box_checks(&target);
+    route_checks(&target, Flavour::Rest);
+    admin_checks(&admin(&moto.endpoint(), &target));
     cors_checks(&target, ORIGIN, Some(&|| gateway.authorizer_calls()));
     // The REST API's own answers name one origin; the functions echo any allowed one.
     let second = preflight(&target, "/token", SECOND_ORIGIN, "POST", "content-type");
@@ -489,7 +491,12 @@ fn a_policy_that_denies_is_a_403() {
         &moto.endpoint(),
         &secret,
         &[("AllowedOrigins", ALLOWED_ORIGINS)],
-        &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
+        // The reader may call no route: the policy denies everything.
+        &[(
+            "CheckTokenFunction",
+            "ROUTE_RULES",
+            "GET /hello admin; GET /admin admin",
+        )],
     );
     let target = Target {
         api: Flavour::Rest,
@@ -572,8 +579,22 @@ fn a_deployed_stack_behaves_the_same() {
     if let Ok(origin) = std::env::var("ORIGIN") {
         cors_checks(&target, &origin, None);
     }
-    // A genuine token that the authorizer denies (a stack deployed with REQUIRED_ROLE set on
-    // check-token, and a user without that role).
+    // Per route, under the authorizer's cache: a reader may call /hello and not /admin, in either
+    // order, with one token (ADMIN_EMAIL and ADMIN_PASSWORD: a user with the role admin, who may
+    // call both).
+    route_checks(&target, api);
+    if let (Ok(email), Ok(password)) = (
+        std::env::var("ADMIN_EMAIL"),
+        std::env::var("ADMIN_PASSWORD"),
+    ) {
+        let admin = Target {
+            email,
+            password,
+            ..target_clone(&target)
+        };
+        admin_checks(&admin);
+    }
+    // A genuine token that the authorizer denies everywhere (a user whose roles no rule names).
     if let (Ok(email), Ok(password)) = (
         std::env::var("DENIED_EMAIL"),
         std::env::var("DENIED_PASSWORD"),
@@ -585,6 +606,89 @@ fn a_deployed_stack_behaves_the_same() {
         };
         let r = denied.hello(Some(&format!("Bearer {}", denied.token())));
         assert_eq!((r.status, &r.body), (403, &forbidden(api)));
+    }
+}
+
+/// An admin on the local stack of `t`: added to its users table, signing in where `t` does.
+fn admin(endpoint: &str, t: &Target) -> Target {
+    let password = authcore::generate_secret().unwrap()[..20].to_owned();
+    let email = "admin@example.com";
+    common::add_user(
+        endpoint,
+        "UsersTable",
+        email,
+        "Local Admin",
+        &["admin"],
+        &password,
+    );
+    Target {
+        email: email.into(),
+        password,
+        ..target_clone(t)
+    }
+}
+
+/// A copy of `t`.
+fn target_clone(t: &Target) -> Target {
+    Target {
+        api: t.api,
+        base: t.base.clone(),
+        email: t.email.clone(),
+        password: t.password.clone(),
+        secret: t.secret.clone(),
+    }
+}
+
+/// `GET path` with `token`.
+fn get(t: &Target, path: &str, token: &str) -> Reply {
+    let bearer = format!("Bearer {token}");
+    http(
+        "GET",
+        &format!("{}{path}", t.base),
+        &[("Authorization", &bearer)],
+        None,
+    )
+}
+
+/// A reader's token (`t` signs in as one) may call /hello and not /admin, whichever it calls
+/// first: the cached answer for one route never decides another.
+fn route_checks(t: &Target, api: Flavour) {
+    for order in [
+        ["/hello", "/admin", "/hello"],
+        ["/admin", "/hello", "/admin"],
+    ] {
+        let token = t.token();
+        for path in order {
+            let r = get(t, path, &token);
+            match path {
+                "/hello" => assert_eq!(r.status, 200, "{path} after {order:?}: {}", r.body),
+                _ => assert_eq!(
+                    (r.status, &r.body),
+                    (403, &not_allowed(api)),
+                    "{path} after {order:?}"
+                ),
+            }
+        }
+    }
+}
+
+/// An admin's token may call /admin and /hello, whichever it calls first.
+fn admin_checks(t: &Target) {
+    for order in [["/admin", "/hello"], ["/hello", "/admin"]] {
+        let token = t.token();
+        for path in order {
+            let r = get(t, path, &token);
+            assert_eq!(r.status, 200, "{path} after {order:?}: {}", r.body);
+            assert!(r.body["message"].as_str().is_some(), "{}", r.body);
+        }
+    }
+}
+
+/// The body of the 403 API Gateway gives for a route the policy does not allow.
+fn not_allowed(api: Flavour) -> Value {
+    match api {
+        Flavour::Rest => json!({"Message": "User is not authorized to access this resource"}),
+        Flavour::Http => json!({"message": "Forbidden"}),
     }
 }
 
@@ -629,6 +733,16 @@ fn http_template(dir: &Path, payload: &str, simple: bool) -> std::path::PathBuf 
 #[test]
 fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
     let (moto, secret, password) = common::moto_with_reader("http@example.com");
+    let admin_password = authcore::generate_secret().unwrap()[..20].to_owned();
+    let admin = "admin@example.com";
+    common::add_user(
+        &moto.endpoint(),
+        "UsersTable",
+        admin,
+        "Admin",
+        &["admin"],
+        &admin_password,
+    );
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-api-templates");
     std::fs::create_dir_all(&dir).unwrap();
     for (payload, simple) in [("2.0", true), ("2.0", false), ("1.0", false)] {
@@ -647,6 +761,12 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
         );
         let target = Target::local(Flavour::Http, &base, "http@example.com", &password, &secret);
         black_box_checks(&target);
+        route_checks(&target, Flavour::Http);
+        admin_checks(&Target {
+            email: "admin@example.com".into(),
+            password: admin_password.clone(),
+            ..target_clone(&target)
+        });
         cors_checks(&target, ORIGIN, Some(&|| gateway.authorizer_calls()));
         // The HTTP API allows each listed origin, on its own answers too.
         let second = preflight(&target, "/hello", SECOND_ORIGIN, "GET", "authorization");
@@ -691,7 +811,11 @@ fn the_local_http_api_behaves_like_api_gateway_for_each_authorizer_format() {
             &moto.endpoint(),
             &secret,
             &[("AllowedOrigins", ALLOWED_ORIGINS)],
-            &[("CheckTokenFunction", "REQUIRED_ROLE", "admin")],
+            &[(
+                "CheckTokenFunction",
+                "ROUTE_RULES",
+                "GET /hello admin; GET /admin admin",
+            )],
         );
         let denied = Target {
             base: denying,

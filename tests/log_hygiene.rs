@@ -21,6 +21,7 @@ fn verbose(binary: &str, endpoint: &str, secret: &str) -> Function {
     let mut spec = FunctionSpec::new(binary, path)
         .env("JWT_SECRET", secret)
         .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+        .env("ROUTE_RULES", testkit::ROUTE_RULES)
         .env("USERS_TABLE", "UsersTable")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
         .env("SESSIONS_TABLE", "SessionsTable");

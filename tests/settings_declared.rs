@@ -13,8 +13,9 @@ use local_gateway::template::Stack;
 /// (`AWS_ENDPOINT_URL_SECRETSMANAGER`) or to debug (`RUST_LOG`, the fallback
 /// `AWS_ENDPOINT_URL`), or set by an operator who needs a CA bundle of their own
 /// (`SSL_CERT_FILE`: declared empty, it would reach every process of the function, extensions
-/// too): not declared.
-const LAMBDA_SETS: [&str; 11] = [
+/// too), or read only to refuse it (`REQUIRED_ROLE`, which `ROUTE_RULES` replaced): not
+/// declared.
+const LAMBDA_SETS: [&str; 12] = [
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ACCESS_KEY_ID",
@@ -26,6 +27,7 @@ const LAMBDA_SETS: [&str; 11] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SECRETSMANAGER",
     "SSL_CERT_FILE",
+    "REQUIRED_ROLE",
 ];
 
 /// Values under which every setting is read (the local keys set, so that both key variables
@@ -37,6 +39,7 @@ fn values() -> HashMap<&'static str, &'static str> {
         ("USERS_TABLE", "users"),
         ("ATTEMPTS_TABLE", "attempts"),
         ("SESSIONS_TABLE", "sessions"),
+        ("ROUTE_RULES", "GET /hello *"),
     ])
 }
 
@@ -65,7 +68,7 @@ fn undeclared(function: &str, read: BTreeSet<String>) -> Vec<String> {
 #[test]
 fn check_token_reads_only_what_its_template_entry_declares() {
     let read = looked_up(check_token::Settings::read);
-    assert!(read.contains("REQUIRED_ROLE"), "{read:?}");
+    assert!(read.contains("ROUTE_RULES"), "{read:?}");
     assert_eq!(undeclared("CheckTokenFunction", read), Vec::<String>::new());
 }
 

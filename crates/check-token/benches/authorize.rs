@@ -15,7 +15,14 @@ fn bench(c: &mut Criterion) {
     let secret = authcore::generate_secret().unwrap();
     let config = Config::with_secret(&secret).unwrap();
     let key = config.inline_key().unwrap().clone();
-    let state = State::new(&key, &config);
+    let rules = |text: &str| routerules::Rules::parse(text).unwrap();
+    let state = State::new(&key, &config).with_rules(rules("GET /hello *; GET /admin admin"));
+    // 50 routes granted to readers, and the one called.
+    let fifty: Vec<String> = (0..49)
+        .map(|i| format!("GET /resource{i}/{{id}} reader"))
+        .chain(["GET /hello reader".to_string()])
+        .collect();
+    let state_50 = State::new(&key, &config).with_rules(rules(&fifty.join("; ")));
     let now = now_seconds();
     let token = TokenIssuer::new(&key, &config)
         .issue_at(
@@ -46,6 +53,16 @@ fn bench(c: &mut Criterion) {
     c.bench_function("authorize/valid token: event JSON to response JSON", |b| {
         b.iter(|| run(black_box(&event)))
     });
+    let run_50 = |raw: &str| -> String {
+        let input: AuthorizerInput = serde_json::from_str(raw).unwrap();
+        let decision = authorize(&state_50, &input, now);
+        serde_json::to_string(&iam_policy(decision.verdict).unwrap()).unwrap()
+    };
+    assert!(run_50(&event).contains("resource48"));
+    c.bench_function(
+        "authorize/valid token, 50 routes granted: event JSON to response JSON",
+        |b| b.iter(|| run_50(black_box(&event))),
+    );
     let input: AuthorizerInput = serde_json::from_str(&event).unwrap();
     c.bench_function("parts/parse event", |b| {
         b.iter(|| serde_json::from_str::<AuthorizerInput>(black_box(&event)).unwrap())

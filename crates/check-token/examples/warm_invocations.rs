@@ -20,6 +20,9 @@ fn main() {
         .unwrap_or(20_000);
     let binary =
         std::env::var("CHECK_TOKEN_BIN").unwrap_or_else(|_| "target/release/check-token".into());
+    // ROUTE_RULES from the environment (to measure many rules), else the template's.
+    let rules =
+        std::env::var("ROUTE_RULES").unwrap_or_else(|_| "GET /hello *; GET /admin admin".into());
     let secret = authcore::generate_secret().unwrap();
     let config = Config::with_secret(&secret).unwrap();
     let key = config.inline_key().unwrap();
@@ -45,6 +48,7 @@ fn main() {
     let f = Function::start(
         FunctionSpec::new("check-token", &binary)
             .env("JWT_SECRET", &secret)
+            .env("ROUTE_RULES", &rules)
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN"),
     )

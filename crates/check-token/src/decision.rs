@@ -45,8 +45,8 @@ pub enum Reason {
     Token(TokenError),
     /// A genuine token, but the event's method or route ARN cannot be read: nothing to allow.
     BadMethodArn,
-    /// A genuine token without the role `REQUIRED_ROLE` names.
-    MissingRole,
+    /// A genuine token whose roles may not call this route (`ROUTE_RULES`).
+    NotGranted,
 }
 
 impl Reason {
@@ -61,7 +61,7 @@ impl Reason {
             Self::Header(e) => e.reason(),
             Self::Token(e) => e.reason(),
             Self::BadMethodArn => "bad_method_arn",
-            Self::MissingRole => "missing_role",
+            Self::NotGranted => "not_granted",
         }
     }
 }
@@ -69,21 +69,20 @@ impl Reason {
 /// What the caller gets, before it is put in any wire format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Allow `resource` (the whole stage) for `principal`, passing `context` to the backend.
-    Allow {
+    /// A genuine token: the routes its roles may call. The policy names every one of them (and
+    /// denies those they may not call that a wildcard would reach), so that API Gateway's cached
+    /// answer is right for every later call with the same token.
+    Grant {
         /// `sub` of the token.
         principal: String,
-        /// The ARN allowed: every method and path of the stage.
-        resource: String,
+        /// Whether this request's route is one the token may call.
+        allowed: bool,
+        /// The route ARNs allowed (`*` where a path parameter stands); none, nothing allowed.
+        allow: Vec<String>,
+        /// The route ARNs denied explicitly.
+        deny: Vec<String>,
         /// The caller's claims, for the backend.
         context: Vec<(&'static str, String)>,
-    },
-    /// Deny `resource` (everything when `None`) for `principal`.
-    Deny {
-        /// `sub` of the token.
-        principal: String,
-        /// The ARN denied, when the event's ARN could be read.
-        resource: Option<String>,
     },
     /// Refuse: no usable token.
     Unauthorized,
@@ -113,8 +112,8 @@ impl Decision {
     /// The outcome, as logged.
     pub fn outcome(&self) -> Outcome {
         match self.verdict {
-            Verdict::Allow { .. } => Outcome::Allow,
-            Verdict::Deny { .. } => Outcome::Deny,
+            Verdict::Grant { allowed: true, .. } => Outcome::Allow,
+            Verdict::Grant { allowed: false, .. } => Outcome::Deny,
             Verdict::Unauthorized => Outcome::Unauthorized,
         }
     }
@@ -122,7 +121,7 @@ impl Decision {
     /// `sub` of a genuine token: the response's principal.
     pub fn sub(&self) -> Option<&str> {
         match &self.verdict {
-            Verdict::Allow { principal, .. } | Verdict::Deny { principal, .. } => Some(principal),
+            Verdict::Grant { principal, .. } => Some(principal),
             Verdict::Unauthorized => None,
         }
     }

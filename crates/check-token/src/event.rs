@@ -68,9 +68,8 @@ impl AuthorizerEvent {
     /// The `Authorization` value the caller sent, or why there is no single one.
     ///
     /// TOKEN: `authorizationToken`. REST REQUEST: the `Authorization` header in any case, from
-    /// `headers` or else `multiValueHeaders`. HTTP API 1.0: the header. HTTP API 2.0: the one
-    /// value of `identitySource` (the template names only `Authorization`), or the header when
-    /// the authorizer has no identity source.
+    /// `headers` or else `multiValueHeaders`. HTTP API 1.0: the header. HTTP API 2.0: the
+    /// header, or else the one value of `identitySource`.
     pub fn authorization(&self) -> Result<&str, Reason> {
         let value = match self {
             Self::Token(e) => e.authorization_token.as_deref(),
@@ -79,14 +78,27 @@ impl AuthorizerEvent {
                 None => one_header(&e.multi_value_headers)?,
             },
             Self::HttpV1(e) => one_header(&e.headers)?,
-            Self::HttpV2(e) => match e.identity_source.as_deref() {
-                Some([one]) => Some(one.as_str()),
-                Some([]) => None,
-                Some(_) => return Err(Reason::SeveralTokens),
-                None => one_header(&e.headers)?,
+            // The header first: the identity sources also hold `$context.routeKey`, which the
+            // template adds so that answers are cached per route.
+            Self::HttpV2(e) => match one_header(&e.headers)? {
+                Some(v) => Some(v),
+                None => match e.identity_source.as_deref() {
+                    Some([one]) => Some(one.as_str()),
+                    Some([]) | None => None,
+                    Some(_) => return Err(Reason::SeveralTokens),
+                },
             },
         };
         value.filter(|v| !v.is_empty()).ok_or(Reason::MissingToken)
+    }
+
+    /// The route key of an HTTP API payload 2.0 event (`GET /items/{id}`, `$default`): the
+    /// route as the template declares it.
+    pub fn route_key(&self) -> Option<&str> {
+        match self {
+            Self::HttpV2(e) => e.route_key.as_deref(),
+            _ => None,
+        }
     }
 
     /// The ARN of the request: `methodArn`, or `routeArn` for HTTP API payload 2.0.

@@ -1,11 +1,15 @@
 //! `check-token`: an API Gateway Lambda authorizer for REST APIs (TOKEN and REQUEST) and HTTP
 //! APIs (payload 1.0 and 2.0), recognised from the event itself ([`event`]).
 //!
-//! A valid bearer token gets an Allow for the whole stage (so API Gateway's authorizer cache,
-//! which reuses one answer for every route for its TTL, never turns a second route into a 403),
-//! with `principalId` = `sub` and the user's `sub`, `email`, `name` and `roles` in `context`.
-//! Anything else — no token, a bad token, a malformed event — ends in the error `Unauthorized`,
-//! which API Gateway answers with a 401. [`response`] has each flavour's wire format.
+//! A valid bearer token gets the routes its roles may call under the API owner's rules
+//! (`ROUTE_RULES`, [`routerules`]): an IAM policy naming every one of them (so that API
+//! Gateway's authorizer cache, which reuses one answer for every later call with the token, is
+//! right for each route), or, for HTTP API simple responses, a yes or no for the route of the
+//! event (cached per route: the template's identity includes `$context.routeKey`). A route
+//! not granted is a 403. `principalId` = `sub`, and the user's `sub`, `email`, `name` and
+//! `roles` are in `context`. Anything else — no token, a bad token, a malformed event — ends in
+//! the error `Unauthorized`, which API Gateway answers with a 401. [`response`] has each
+//! flavour's wire format.
 
 pub mod decision;
 pub mod event;
@@ -21,6 +25,7 @@ use std::time::{Duration, Instant};
 use authcore::token::now_seconds;
 use authcore::{Claims, Config, KeyRing, SigningKey, TokenVerifier};
 use lambda_runtime::LambdaEvent;
+use routerules::{Route, Rules};
 
 use crate::header::bearer_token;
 use crate::policy::MethodArn;
@@ -41,7 +46,7 @@ pub struct State {
     config: Config,
     refresher: Option<Refresher>,
     v2_format: V2Format,
-    required_role: Option<String>,
+    rules: Rules,
 }
 
 /// Reloads the key ring from Secrets Manager when a token names an unknown key, at most once
@@ -97,13 +102,13 @@ impl State {
             config: config.clone(),
             refresher,
             v2_format: V2Format::default(),
-            required_role: None,
+            rules: Rules::default(),
         }
     }
 
-    /// Gives genuine tokens without `role` an explicit Deny.
-    pub fn with_required_role(mut self, role: Option<String>) -> Self {
-        self.required_role = role;
+    /// Grants genuine tokens the routes `rules` let their roles call (without rules, none).
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
         self
     }
 
@@ -126,7 +131,7 @@ impl State {
         let refresher = source.map(|s| Refresher::new(s, REFRESH_INTERVAL));
         Ok(Self::from_ring(&ring, &settings.token, refresher)
             .with_v2_format(settings.v2_format)
-            .with_required_role(settings.required_role.clone()))
+            .with_rules(settings.rules.clone()))
     }
 
     /// How many times the key ring has been reloaded.
@@ -186,11 +191,11 @@ pub fn authorize(state: &State, input: &AuthorizerInput, now: u64) -> Decision {
         Ok(claims) => claims,
         Err(e) => return Decision::unauthorized(Reason::Token(e)),
     };
-    decide(state, claims, event.kind(), event.arn())
+    decide(state, claims, event)
 }
 
-/// The decision for a genuine token's `claims` on the request to `arn`, for an event of `kind`.
-fn decide(state: &State, claims: Claims, kind: Kind, arn: Option<&str>) -> Decision {
+/// The decision for a genuine token's `claims` on the request of `event`.
+fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
     let Claims {
         sub,
         jti,
@@ -199,51 +204,77 @@ fn decide(state: &State, claims: Claims, kind: Kind, arn: Option<&str>) -> Decis
         roles,
         ..
     } = claims;
-    // Without a readable method or route ARN there is nothing to allow: deny.
-    let Some(Ok(arn)) = arn.map(MethodArn::parse) else {
-        return Decision {
-            verdict: Verdict::Deny {
-                principal: sub,
-                resource: None,
-            },
-            reason: Reason::BadMethodArn,
-            jti,
-        };
-    };
-    // REST: `{stage}/*/*`, as always. HTTP APIs: `{stage}/*`, which also covers the `$default`
-    // route's ARN (`{stage}/$default`, one segment short of `*/*`).
-    let stage = if kind.is_http_api() {
-        arn.any_route()
-    } else {
-        arn.whole_stage()
-    };
-    if let Some(role) = &state.required_role
-        && !roles.iter().any(|r| r == role)
-    {
-        return Decision {
-            verdict: Verdict::Deny {
-                principal: sub,
-                resource: Some(stage),
-            },
-            reason: Reason::MissingRole,
-            jti,
-        };
-    }
     let context = vec![
         ("sub", sub.clone()),
         ("email", email.unwrap_or_default()),
         ("name", name.unwrap_or_default()),
         ("roles", roles.join(",")),
     ];
-    Decision {
-        verdict: Verdict::Allow {
+    // Without a readable method or route ARN there is nothing to allow: the policy denies all.
+    let Some(Ok(arn)) = event.arn().map(MethodArn::parse) else {
+        let verdict = Verdict::Grant {
             principal: sub,
-            resource: stage,
+            allowed: false,
+            allow: Vec::new(),
+            deny: Vec::new(),
             context,
+        };
+        return Decision {
+            verdict,
+            reason: Reason::BadMethodArn,
+            jti,
+        };
+    };
+    let policy = state.rules.policy(&roles);
+    let allowed =
+        request_route(&state.rules, event, &arn).is_some_and(|r| policy.allow.contains(&r));
+    let verdict = Verdict::Grant {
+        principal: sub,
+        allowed,
+        allow: policy
+            .allow
+            .iter()
+            .flat_map(|r| {
+                let pattern = r.pattern();
+                r.verbs()
+                    .into_iter()
+                    .map(move |verb| arn.route(verb, &pattern))
+            })
+            .collect(),
+        deny: policy
+            .deny
+            .iter()
+            .map(|d| arn.route(d.verb, &d.route.pattern()))
+            .collect(),
+        context,
+    };
+    Decision {
+        verdict,
+        reason: if allowed {
+            Reason::Valid
+        } else {
+            Reason::NotGranted
         },
-        reason: Reason::Valid,
         jti,
     }
+}
+
+/// The route of the request, among the ruled ones: an HTTP API 2.0 event's route key (`ANY`
+/// when no rule names its method), else the route API Gateway sends the ARN's verb and path to.
+fn request_route<'r>(
+    rules: &'r Rules,
+    event: &AuthorizerEvent,
+    arn: &MethodArn<'_>,
+) -> Option<&'r Route> {
+    if let Some(key) = event.route_key() {
+        let (method, path) = key.split_once(' ')?;
+        return [method, "ANY"].into_iter().find_map(|m| {
+            let route = Route::new(m, path).ok()?;
+            rules.rule(&route).map(|r| &r.route)
+        });
+    }
+    let path = format!("/{}", arn.resource);
+    rules.route_of(arn.verb, &path)
 }
 
 /// The Lambda handler: decides, logs one event, answers in the format of the event's flavour.

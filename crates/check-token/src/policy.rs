@@ -225,11 +225,11 @@ impl AuthorizerContext {
     }
 }
 
-/// One policy statement: Allow or Deny `execute-api:Invoke` on one resource.
+/// One policy statement: Allow or Deny `execute-api:Invoke` on its resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Statement {
     effect: IamPolicyEffect,
-    resource: String,
+    resources: Vec<String>,
 }
 
 impl Statement {
@@ -238,7 +238,7 @@ impl Statement {
         let mut s = IamPolicyStatement::default();
         s.effect = self.effect;
         s.action = vec![INVOKE_ACTION.to_owned()];
-        s.resource = vec![self.resource];
+        s.resource = self.resources;
         s
     }
 }
@@ -264,16 +264,28 @@ impl PolicyBuilder {
 
     /// Allows `resource` (a method ARN, wildcards allowed).
     pub fn allow(self, resource: impl Into<String>) -> Self {
-        self.statement(IamPolicyEffect::Allow, resource.into())
+        self.statement(IamPolicyEffect::Allow, vec![resource.into()])
     }
 
     /// Denies `resource` explicitly. An explicit Deny wins over any Allow.
     pub fn deny(self, resource: impl Into<String>) -> Self {
-        self.statement(IamPolicyEffect::Deny, resource.into())
+        self.statement(IamPolicyEffect::Deny, vec![resource.into()])
     }
 
-    fn statement(mut self, effect: IamPolicyEffect, resource: String) -> Self {
-        self.statements.push(Statement { effect, resource });
+    /// Allows every one of `resources` in one statement; none, no statement.
+    pub fn allow_all(self, resources: Vec<String>) -> Self {
+        self.statement(IamPolicyEffect::Allow, resources)
+    }
+
+    /// Denies every one of `resources` explicitly in one statement; none, no statement.
+    pub fn deny_all(self, resources: Vec<String>) -> Self {
+        self.statement(IamPolicyEffect::Deny, resources)
+    }
+
+    fn statement(mut self, effect: IamPolicyEffect, resources: Vec<String>) -> Self {
+        if !resources.is_empty() {
+            self.statements.push(Statement { effect, resources });
+        }
         self
     }
 
@@ -293,7 +305,7 @@ impl PolicyBuilder {
         if statements.is_empty() {
             statements.push(Statement {
                 effect: IamPolicyEffect::Deny,
-                resource: "*".to_owned(),
+                resources: vec!["*".to_owned()],
             });
         }
         let mut policy = ApiGatewayCustomAuthorizerPolicy::default();

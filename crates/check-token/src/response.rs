@@ -96,24 +96,23 @@ pub fn iam_policy(verdict: Verdict) -> Result<AuthorizerResponse, Unauthorized> 
     policy(verdict).map(PolicyBuilder::build)
 }
 
-/// The policy builder for an Allow or Deny verdict.
+/// The policy builder for a genuine token's grant: one Allow statement for the routes it may
+/// call, one Deny for those a wildcard would reach; without either, the builder denies
+/// everything.
 fn policy(verdict: Verdict) -> Result<PolicyBuilder, Unauthorized> {
     match verdict {
-        Verdict::Allow {
+        Verdict::Grant {
             principal,
-            resource,
+            allow,
+            deny,
             context,
+            ..
         } => Ok(context.into_iter().fold(
-            PolicyBuilder::new(principal).allow(resource),
+            PolicyBuilder::new(principal)
+                .allow_all(allow)
+                .deny_all(deny),
             |b, (k, v)| b.context(k, v),
         )),
-        // Without a resource the builder's default applies: Deny everything.
-        Verdict::Deny {
-            principal,
-            resource,
-        } => Ok(resource
-            .into_iter()
-            .fold(PolicyBuilder::new(principal), PolicyBuilder::deny)),
         Verdict::Unauthorized => Err(Unauthorized),
     }
 }
@@ -128,13 +127,17 @@ pub fn answer(kind: Option<Kind>, v2: V2Format, verdict: Verdict) -> Result<Answ
         (Some(Kind::HttpV2), V2Format::Simple) => {
             let mut response = SimpleResponse::default();
             match verdict {
-                Verdict::Allow { context, .. } => {
+                Verdict::Grant {
+                    allowed: true,
+                    context,
+                    ..
+                } => {
                     response.is_authorized = true;
                     for (k, v) in context {
                         response.context.insert(k, v);
                     }
                 }
-                Verdict::Deny { .. } => response.is_authorized = false,
+                Verdict::Grant { allowed: false, .. } => response.is_authorized = false,
                 Verdict::Unauthorized => return Err(Unauthorized),
             }
             Ok(Answer::Simple(response))

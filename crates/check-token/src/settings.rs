@@ -3,13 +3,16 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `JWT_SECRET_ARN`, `JWT_SECRET`, `JWT_PREVIOUS_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`, `TOKEN_TTL_SECONDS` | the token settings ([`authcore::config`]) | |
-//! | `REQUIRED_ROLE` | a role every caller's token must carry; without it, a 403 | none |
+//! | `ROUTE_RULES` | who may call which route ([`routerules`]): `GET /hello *; GET /admin admin` | — (required) |
+//! | `REQUIRED_ROLE` | replaced by `ROUTE_RULES`: set, it stops start-up with a message saying so | — |
 //! | `ENABLE_SIMPLE_RESPONSES` | `true` or `false`, as the HTTP API authorizer's `EnableSimpleResponses` | `true` |
 //! | the AWS variables ([`awsenv::AWS_VARS`]) | region, credentials, endpoints, CA bundle, log level and format | |
 
 use authcore::settings::process_env;
 use authcore::{Config, SettingsError, Vars};
 use awsenv::AwsEnv;
+
+use routerules::Rules;
 
 use crate::response::V2Format;
 
@@ -22,8 +25,8 @@ pub const SIMPLE_RESPONSES_VAR: &str = "ENABLE_SIMPLE_RESPONSES";
 pub struct Settings {
     /// The token settings: keys, issuer, audience, leeway, lifetime.
     pub token: Config,
-    /// A role every caller must hold; `None` for none.
-    pub required_role: Option<String>,
+    /// Who may call which route.
+    pub rules: Rules,
     /// How payload 2.0 events are answered.
     pub v2_format: V2Format,
     /// Region, credentials and endpoints for Secrets Manager; log level and format.
@@ -35,11 +38,33 @@ impl Settings {
     pub fn read(vars: &Vars<'_>) -> Result<Self, SettingsError> {
         Ok(Self {
             token: Config::read(vars)?,
-            required_role: vars.optional("REQUIRED_ROLE"),
+            rules: rules(vars)?,
             v2_format: V2Format::from_simple(vars.flag(SIMPLE_RESPONSES_VAR, true)?),
             aws: AwsEnv::read(|name| vars.raw(name), &[secrets::ENDPOINT_VAR]),
         })
     }
+}
+
+/// The route rules of `ROUTE_RULES`; `REQUIRED_ROLE`, which they replace, is refused.
+fn rules(vars: &Vars<'_>) -> Result<Rules, SettingsError> {
+    if let Some(role) = vars.optional("REQUIRED_ROLE") {
+        return Err(SettingsError::Invalid {
+            name: "REQUIRED_ROLE",
+            value: role,
+            expected: "nothing: ROUTE_RULES replaces it (a rule per route, such as \
+                       `GET /hello reader`)"
+                .to_owned(),
+        });
+    }
+    let text = vars.required(
+        "ROUTE_RULES",
+        "say who may call which route, such as `GET /hello *; GET /admin admin`",
+    )?;
+    Rules::parse(&text).map_err(|e| SettingsError::Invalid {
+        name: "ROUTE_RULES",
+        value: text.clone(),
+        expected: e.to_string(),
+    })
 }
 
 /// The process environment's settings, read after the logs are set up from its AWS part (a

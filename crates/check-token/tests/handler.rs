@@ -1,10 +1,9 @@
 //! The handler over the sample events in `events/`, as `cargo lambda invoke` would send them.
 
-use authcore::Config;
 use authcore::token::now_seconds;
 use check_token::response::iam_policy;
 use check_token::{
-    AuthorizerInput, Kind, Outcome, Settings, State, UNAUTHORIZED, Unauthorized, V2Format, Verdict,
+    AuthorizerInput, Kind, Outcome, Settings, State, UNAUTHORIZED, Unauthorized, V2Format,
     authorize, handler,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
@@ -12,10 +11,14 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "handler-test-secret-0123456789abcdef-xyz";
 const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*";
-
-fn config(secret: &str) -> Config {
-    Config::with_secret(secret).unwrap()
-}
+/// The sample events' route on the REST stage.
+const HELLO_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello";
+/// The same on the HTTP API's `$default` stage.
+const HTTP_HELLO_ARN: &str =
+    "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET/hello";
+/// The tests' rules: `/hello` for readers (the minted tokens are reader and writer), `/admin`
+/// for admins.
+const RULES: &str = "GET /hello reader; GET /admin admin";
 
 /// The settings `pairs` give.
 fn settings(pairs: &[(&str, &str)]) -> Result<Settings, authcore::SettingsError> {
@@ -23,15 +26,14 @@ fn settings(pairs: &[(&str, &str)]) -> Result<Settings, authcore::SettingsError>
     Settings::read(&authcore::Vars::new(&lookup))
 }
 
-/// A state whose settings require `role` (`REQUIRED_ROLE`).
-fn requiring(role: &str) -> State {
-    let s = settings(&[("JWT_SECRET", SECRET), ("REQUIRED_ROLE", role)]).unwrap();
-    State::new(s.token.inline_key().unwrap(), &s.token).with_required_role(s.required_role)
+/// A state whose settings hold `rules` (`ROUTE_RULES`).
+fn ruled(rules: &str) -> State {
+    let s = settings(&[("JWT_SECRET", SECRET), ("ROUTE_RULES", rules)]).unwrap();
+    State::new(s.token.inline_key().unwrap(), &s.token).with_rules(s.rules)
 }
 
 fn state() -> State {
-    let config = config(SECRET);
-    State::new(config.inline_key().unwrap(), &config)
+    ruled(RULES)
 }
 
 fn mint_with(secret: &str, sub: &str, now: u64) -> String {
@@ -59,7 +61,7 @@ async fn invoke(raw: &str) -> Result<Value, Unauthorized> {
 }
 
 #[tokio::test]
-async fn a_valid_token_allows_the_whole_stage_with_the_users_context() {
+async fn a_valid_token_gets_the_routes_its_roles_may_call_with_the_users_context() {
     let response = invoke(&event("check-token.json", &mint("user-123")))
         .await
         .unwrap();
@@ -69,7 +71,7 @@ async fn a_valid_token_allows_the_whole_stage_with_the_users_context() {
             "principalId": "user-123",
             "policyDocument": {
                 "Version": "2012-10-17",
-                "Statement": [{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [STAGE_ARN]}]
+                "Statement": [{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [HELLO_ARN]}]
             },
             "context": {"sub": "user-123", "email": "demo@example.com", "name": "Demo User", "roles": "reader,writer"},
             "usageIdentifierKey": null
@@ -167,31 +169,81 @@ async fn a_valid_token_with_an_unreadable_method_arn_is_denied() {
 }
 
 #[tokio::test]
-async fn a_required_role_denies_genuine_tokens_without_it() {
-    let raw = event("check-token.json", &mint("u2"));
-    let allowed = authorize(&requiring("writer"), &input(&raw), now_seconds());
-    assert_eq!(
-        allowed.outcome(),
-        Outcome::Allow,
-        "the minted token has the writer role"
-    );
-    let denied = authorize(&requiring("admin"), &input(&raw), now_seconds());
+async fn a_route_the_roles_may_not_call_is_denied_and_the_policy_still_names_the_others() {
+    let raw = event("check-token.json", &mint("u2")).replace("/GET/hello", "/GET/admin");
+    let denied = authorize(&state(), &input(&raw), now_seconds());
     assert_eq!(
         (denied.outcome(), denied.reason.as_str()),
-        (Outcome::Deny, "missing_role")
+        (Outcome::Deny, "not_granted")
     );
-    assert!(matches!(&denied.verdict, Verdict::Deny { principal, .. } if principal == "u2"));
     let v = serde_json::to_value(iam_policy(denied.verdict).unwrap()).unwrap();
     assert_eq!(v["principalId"], "u2");
-    assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    // Cached for the token, the policy must still let it call /hello, and never /admin.
     assert_eq!(
-        v["policyDocument"]["Statement"][0]["Resource"][0],
-        STAGE_ARN
+        v["policyDocument"]["Statement"],
+        json!([{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [HELLO_ARN]}])
     );
-    // An empty setting requires nothing.
+}
+
+#[tokio::test]
+async fn roles_that_may_call_nothing_get_a_policy_that_denies_everything() {
+    let denied = authorize(
+        &ruled("GET /hello admin"),
+        &input(&event("check-token.json", &mint("u3"))),
+        now_seconds(),
+    );
+    assert_eq!(denied.outcome(), Outcome::Deny);
+    let v = serde_json::to_value(iam_policy(denied.verdict).unwrap()).unwrap();
     assert_eq!(
-        authorize(&requiring(" "), &input(&raw), now_seconds()).outcome(),
-        Outcome::Allow
+        v["policyDocument"]["Statement"],
+        json!([{"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": ["*"]}])
+    );
+}
+
+#[tokio::test]
+async fn a_wildcard_that_would_reach_a_route_not_granted_comes_with_its_explicit_deny() {
+    let state = ruled("GET /items/{id} reader; GET /items/{id}/secret admin");
+    let raw = event("check-token.json", &mint("u4")).replace("/GET/hello", "/GET/items/7");
+    let decision = authorize(&state, &input(&raw), now_seconds());
+    assert_eq!(decision.outcome(), Outcome::Allow);
+    let v = serde_json::to_value(iam_policy(decision.verdict).unwrap()).unwrap();
+    let stage = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET";
+    assert_eq!(
+        v["policyDocument"]["Statement"],
+        json!([
+            {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [format!("{stage}/items/?*")]},
+            {"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": [format!("{stage}/items/?*/secret")]}
+        ])
+    );
+}
+
+#[test]
+fn the_rules_are_required_and_a_malformed_one_is_named() {
+    let missing = settings(&[("JWT_SECRET", SECRET)]).unwrap_err().to_string();
+    assert!(missing.starts_with("ROUTE_RULES is not set"), "{missing}");
+    let bad = settings(&[
+        ("JWT_SECRET", SECRET),
+        ("ROUTE_RULES", "GET /hello *; GET admin"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("ROUTE_RULES") && bad.contains("\"GET admin\""),
+        "{bad}"
+    );
+}
+
+#[test]
+fn required_role_is_refused_with_what_replaces_it() {
+    let pairs = [
+        ("JWT_SECRET", SECRET),
+        ("ROUTE_RULES", RULES),
+        ("REQUIRED_ROLE", "admin"),
+    ];
+    let err = settings(&pairs).unwrap_err().to_string();
+    assert!(
+        err.contains("REQUIRED_ROLE") && err.contains("ROUTE_RULES replaces it"),
+        "{err}"
     );
 }
 
@@ -221,6 +273,7 @@ fn every_hostile_token_in_the_corpus_is_unauthorized_with_its_reason() {
         ("JWT_SECRET", "unit-test-secret-0123456789abcdef-0123456789"),
         ("JWT_ISSUER", "https://issuer.example"),
         ("JWT_AUDIENCE", "orders-api"),
+        ("ROUTE_RULES", RULES),
     ])
     .unwrap()
     .token;
@@ -246,23 +299,18 @@ fn every_hostile_token_in_the_corpus_is_unauthorized_with_its_reason() {
     }
 }
 
-/// The sample event of each flavour, the state answering it, and the resource an Allow covers.
+/// The sample event of each flavour (all of them for `GET /hello`), the state answering it,
+/// and the resource its Allow names.
 fn flavours() -> Vec<(&'static str, State, &'static str)> {
-    const HTTP_STAGE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/*";
     vec![
-        ("check-token.json", state(), STAGE_ARN),
-        ("check-token-request-type.json", state(), STAGE_ARN),
-        ("check-token-http-v1.json", state(), HTTP_STAGE),
-        ("check-token-http-v2.json", state(), HTTP_STAGE),
-        (
-            "check-token-http-v2-default-route.json",
-            state(),
-            HTTP_STAGE,
-        ),
+        ("check-token.json", state(), HELLO_ARN),
+        ("check-token-request-type.json", state(), HELLO_ARN),
+        ("check-token-http-v1.json", state(), HTTP_HELLO_ARN),
+        ("check-token-http-v2.json", state(), HTTP_HELLO_ARN),
         (
             "check-token-http-v2.json",
             state().with_v2_format(V2Format::IamPolicy),
-            HTTP_STAGE,
+            HTTP_HELLO_ARN,
         ),
     ]
 }
@@ -279,7 +327,7 @@ async fn answer(state: &State, raw: &str) -> Result<Value, Unauthorized> {
 }
 
 #[tokio::test]
-async fn every_flavour_allows_a_valid_token_for_the_whole_stage_in_its_own_format() {
+async fn every_flavour_allows_a_valid_token_its_routes_in_its_own_format() {
     for (name, state, stage) in flavours() {
         let raw = event(name, &mint("user-9"));
         let kind = input(&raw).kind().unwrap();
@@ -308,14 +356,14 @@ async fn every_flavour_allows_a_valid_token_for_the_whole_stage_in_its_own_forma
 }
 
 #[tokio::test]
-async fn every_flavour_denies_a_genuine_token_without_the_required_role_in_its_own_format() {
-    for (name, state, stage) in flavours() {
+async fn every_flavour_denies_a_genuine_token_a_route_its_roles_may_not_call() {
+    for (name, state, _) in flavours() {
         let format = state.v2_format();
-        let state = requiring("admin").with_v2_format(format);
+        let state = ruled("GET /hello admin").with_v2_format(format);
         let raw = event(name, &mint("user-7"));
         let kind = input(&raw).kind().unwrap();
         let decision = authorize(&state, &input(&raw), now_seconds());
-        assert_eq!(decision.reason.as_str(), "missing_role", "{name}");
+        assert_eq!(decision.reason.as_str(), "not_granted", "{name}");
         let got = answer(&state, &raw).await.unwrap();
         if kind == Kind::HttpV2 && format == V2Format::Simple {
             assert_eq!(got["isAuthorized"], false, "{name}");
@@ -327,7 +375,7 @@ async fn every_flavour_denies_a_genuine_token_without_the_required_role_in_its_o
                     statement["Effect"].as_str(),
                     statement["Resource"][0].as_str()
                 ),
-                (Some("Deny"), Some(stage)),
+                (Some("Deny"), Some("*")),
                 "{name}"
             );
             assert_eq!(got["principalId"], "user-7", "{name}");
@@ -422,7 +470,7 @@ fn replace_strings(v: &mut Value, from: &str, to: &str) {
 #[test]
 fn the_simple_responses_setting_reads_true_false_or_nothing() {
     let read = |pairs: &[(&str, &str)]| {
-        let mut all = vec![("JWT_SECRET", SECRET)];
+        let mut all = vec![("JWT_SECRET", SECRET), ("ROUTE_RULES", RULES)];
         all.extend_from_slice(pairs);
         settings(&all).map(|s| s.v2_format)
     };
@@ -437,4 +485,31 @@ fn the_simple_responses_setting_reads_true_false_or_nothing() {
     );
     let err = read(&[("ENABLE_SIMPLE_RESPONSES", "yes")]).unwrap_err();
     assert!(err.to_string().contains("ENABLE_SIMPLE_RESPONSES"), "{err}");
+}
+
+/// 50 rules, each its own `GET /resourceN/{id}` route, all granted to readers.
+fn fifty_rules() -> String {
+    (0..50)
+        .map(|i| format!("GET /resource{i}/{{id}} reader"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn the_answer_for_fifty_granted_routes_stays_under_8_kb() {
+    let state = ruled(&fifty_rules());
+    let decision = authorize(
+        &state,
+        &input(&event("check-token.json", &mint("u5"))),
+        now_seconds(),
+    );
+    let text = serde_json::to_string(&iam_policy(decision.verdict).unwrap()).unwrap();
+    let allowed =
+        serde_json::from_str::<Value>(&text).unwrap()["policyDocument"]["Statement"][0]["Resource"]
+            .as_array()
+            .unwrap()
+            .len();
+    assert_eq!(allowed, 50);
+    assert!(text.len() < 8192, "{} bytes", text.len());
+    println!("50 granted routes: {} bytes", text.len());
 }

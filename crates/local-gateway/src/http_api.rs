@@ -276,6 +276,11 @@ impl Gateway {
                 _ => return Err((StatusCode::UNAUTHORIZED, CacheUse::None)),
             }
         }
+        // After the headers, as API Gateway lists the identity sources: the cache key and the
+        // event's identitySource then hold the route too.
+        if authorizer.route_key {
+            identity.push(route.key.clone());
+        }
         let arn = route_arn(&self.region, route, req);
         let key = (name.to_owned(), identity.join("\u{0}"));
         let cached = if identity.is_empty() {
@@ -581,6 +586,7 @@ mod tests {
             payload_version: version.into(),
             simple_responses: simple,
             headers: vec!["Authorization".into()],
+            route_key: false,
             ttl: std::time::Duration::ZERO,
         }
     }

@@ -1,6 +1,7 @@
 //! Evaluating an authorizer's IAM policy for one request, as API Gateway does: an explicit
 //! Deny wins, then an Allow, and no matching statement is a deny.
 
+use routerules::wildcard_match;
 use serde_json::Value;
 
 /// The decision for one route.
@@ -12,30 +13,6 @@ pub enum Decision {
     ExplicitDeny,
     /// No statement matches.
     ImplicitDeny,
-}
-
-/// `*` matches any run of characters, `?` any one: IAM's ARN wildcards.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 fn strings(v: &Value) -> Vec<&str> {

@@ -10,6 +10,10 @@ use std::process::{Command, Output, Stdio};
 
 use authcore::{Config, Subject, TokenIssuer};
 
+/// The template's route rules (`ROUTE_RULES` of `CheckTokenFunction`): `/hello` for anyone
+/// signed in, `/admin` for admins.
+pub const ROUTE_RULES: &str = "GET /hello *; GET /admin admin";
+
 /// The lockout's key (`LOCKOUT_KEY`) that tests run `authenticate` with: a fixture, never a
 /// deployed key.
 pub const LOCKOUT_KEY: &str = "test-lockout-key-0123456789abcdef-0123456789";

@@ -36,6 +36,9 @@ pub struct HttpAuthorizer {
     pub simple_responses: bool,
     /// `Identity.Headers`: each must be present, else a 401 without calling the authorizer.
     pub headers: Vec<String>,
+    /// `Identity.Context` names `routeKey`: the route is an identity source too, so that
+    /// answers are cached per route.
+    pub route_key: bool,
     /// `Identity.ReauthorizeEvery`: how long an answer is cached per identity (0: no cache).
     pub ttl: Duration,
 }
@@ -135,13 +138,21 @@ pub(super) fn http_authorizers(
             )));
         }
         let identity = spec.get("Identity");
-        let headers = identity
-            .and_then(|i| i.get("Headers"))
-            .and_then(Value::as_sequence)
-            .into_iter()
-            .flatten()
-            .filter_map(|h| h.as_str().map(str::to_owned))
-            .collect();
+        let list = |key: &str| -> Vec<String> {
+            identity
+                .and_then(|i| i.get(key))
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h.as_str().map(str::to_owned))
+                .collect()
+        };
+        let (headers, context) = (list("Headers"), list("Context"));
+        if let Some(unknown) = context.iter().find(|c| c.as_str() != "routeKey") {
+            return Err(unsupported(format!(
+                "authorizer {name}: Identity.Context {unknown} is not emulated (routeKey is)"
+            )));
+        }
         authorizers.insert(
             name,
             HttpAuthorizer {
@@ -149,6 +160,7 @@ pub(super) fn http_authorizers(
                 payload_version,
                 simple_responses,
                 headers,
+                route_key: !context.is_empty(),
                 // CloudFormation's AuthorizerResultTtlInSeconds defaults to 0: no cache.
                 ttl: ttl(r, identity, 0)?,
             },

@@ -308,6 +308,7 @@ mod tests {
                 payload_version: "2.0".into(),
                 simple_responses: true,
                 headers: vec!["Authorization".into()],
+                route_key: true,
                 ttl: Duration::from_secs(300),
             }
         );
