@@ -85,7 +85,11 @@ ADMIN_PASSWORD=$(demo_user "$ADMIN_EMAIL" "Demo Admin" admin)
 
 URL="http://127.0.0.1:$PORT"
 PAGE_ORIGIN="http://127.0.0.1:$WEB_PORT"
-"$VENV_BIN/python" -m http.server --bind 127.0.0.1 --directory web "$WEB_PORT" >/dev/null 2>&1 &
+# The page's configuration names this API; its server's CSP lets it connect there only.
+# DEV_WEB_DIR: where the page is served from (a copy of web/ in the tests).
+WEB_DIR=${DEV_WEB_DIR:-web}
+echo "{\"api\": \"$URL\"}" > "$WEB_DIR/config.json"
+"$VENV_BIN/python" scripts/serve_page.py "$WEB_PORT" "$WEB_DIR" >/dev/null 2>&1 &
 pids+=($!)
 cat <<MSG
 
@@ -101,7 +105,7 @@ Try, in another terminal:
   curl -s -i $URL/hello
   curl -s -i $URL/admin -H "Authorization: Bearer \$TOKEN"     # 403: only admins may call it
 
-Or sign in from a browser: $PAGE_ORIGIN/?api=$URL
+Or sign in from a browser: $PAGE_ORIGIN/
 
 MSG
 "$BIN/local-gateway" --api "$API" --bin-dir "$BIN" --port "$PORT" \

@@ -40,12 +40,15 @@ struct Page {
 }
 
 impl Page {
-    fn serve(python: &Path, root: &Path) -> Self {
-        let port = common::free_port();
+    /// Serves a copy of the page whose `config.json` names `api`, as `make dev` does, on `port`.
+    fn serve(python: &Path, root: &Path, port: u16, api: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("page-{port}"));
+        let web = common::web_copy(&dir);
+        std::fs::write(web.join("config.json"), format!(r#"{{"api": "{api}"}}"#)).unwrap();
         let child = Command::new(python)
-            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
-            .arg(root.join("web"))
+            .arg(root.join("scripts/serve_page.py"))
             .arg(port.to_string())
+            .arg(&web)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -57,7 +60,7 @@ impl Page {
         };
         assert!(
             testkit::process::http_ready(port, Duration::from_secs(15)),
-            "the page's server (python -m http.server) did not answer on port {port}"
+            "the page's server (scripts/serve_page.py) did not answer on port {port}"
         );
         page
     }
@@ -74,7 +77,8 @@ fn the_page_works_in_a_browser(api: Flavour) {
     let (chromium, chromedriver) = browser();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
-    let page = Page::serve(&python, root);
+    let page_port = common::free_port();
+    let page_origin = format!("http://127.0.0.1:{page_port}");
     let email = format!("browser-{api:?}@example.com").to_ascii_lowercase();
     let (moto, secret, password) = common::moto_with_reader(&email);
     // No authorizer cache and no leeway: the token stops working the second it expires.
@@ -84,12 +88,17 @@ fn the_page_works_in_a_browser(api: Flavour) {
         &moto.endpoint(),
         &secret,
         &[
-            ("AllowedOrigins", page.origin.as_str()),
+            ("AllowedOrigins", page_origin.as_str()),
             ("TokenTtlSeconds", TTL_SECONDS),
             ("AuthorizerCacheTtlSeconds", "0"),
         ],
         &[("CheckTokenFunction", "JWT_LEEWAY_SECONDS", "0")],
     );
+    let page = Page::serve(&python, root, page_port, &base);
+    // Where a hostile link would send the password: it must never hear from the page.
+    let hostile = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    hostile.set_nonblocking(true).unwrap();
+    let hostile_url = format!("http://{}", hostile.local_addr().unwrap());
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("browser")
         .join(format!("signed-in-{api:?}.png").to_ascii_lowercase());
@@ -98,6 +107,7 @@ fn the_page_works_in_a_browser(api: Flavour) {
         .arg(root.join("tests/browser_page.py"))
         .env("PAGE_URL", format!("{}/", page.origin))
         .env("API_URL", &base)
+        .env("HOSTILE_URL", &hostile_url)
         .env("EMAIL", &email)
         .env("PASSWORD", &password)
         .env("NAME", "Local Demo")
@@ -119,6 +129,10 @@ fn the_page_works_in_a_browser(api: Flavour) {
         "the password reached the test output"
     );
     assert!(out.status.success(), "{api:?}: {text}");
+    assert!(
+        hostile.accept().is_err(),
+        "{api:?}: the page connected to the address of a hostile ?api="
+    );
     assert!(text.contains("browser checks passed"), "{text}");
     let png = std::fs::read(&screenshot).expect("a screenshot of the signed-in page");
     assert!(

@@ -33,6 +33,7 @@ fn start(port: u16, web_port: u16, env_file: &Path, api: &str) -> Dev {
         .env("DEV_WEB_PORT", web_port.to_string())
         .env("DEV_ENV_FILE", env_file)
         .env("DEV_BIN_DIR", &bin_dir)
+        .env("DEV_WEB_DIR", common::web_copy(env_file.parent().unwrap()))
         .env("API", api)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -143,7 +144,7 @@ fn admin_checks(printed: &[String], port: u16) {
 /// The printed page URL serves the sign-in page, and the gateway allows its origin.
 fn page_checks(printed: &[String], port: u16, web_port: u16) {
     let origin = format!("http://127.0.0.1:{web_port}");
-    let page = format!("{origin}/?api=http://127.0.0.1:{port}");
+    let page = format!("{origin}/");
     assert!(
         printed.iter().any(|l| l.trim().ends_with(&page)),
         "the page URL is printed: {printed:?}"
@@ -165,6 +166,16 @@ fn page_checks(printed: &[String], port: u16, web_port: u16) {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(html.contains("<title>lambda-auth"), "{html}");
+    // The page's configuration names this API, and its policy lets it connect there only.
+    assert!(
+        html.contains(&format!("connect-src 'self' http://127.0.0.1:{port};")),
+        "{html}"
+    );
+    let config = curl(&[&format!("{origin}/config.json")]);
+    assert!(
+        config.contains(&format!("{{\"api\": \"http://127.0.0.1:{port}\"}}")),
+        "{config}"
+    );
     let preflight = curl(&[
         "-X",
         "OPTIONS",

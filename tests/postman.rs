@@ -71,8 +71,15 @@ fn environments_define_every_variable_the_collection_uses() {
         );
         // No credential ships with the repository.
         for v in env["values"].as_array().unwrap() {
-            if ["password", "token", "refreshToken", "previousRefreshToken"]
-                .contains(&v["key"].as_str().unwrap_or_default())
+            if [
+                "password",
+                "token",
+                "refreshToken",
+                "previousRefreshToken",
+                "adminPassword",
+                "adminToken",
+            ]
+            .contains(&v["key"].as_str().unwrap_or_default())
             {
                 assert_eq!(v["value"], "", "{name}: {} must be empty", v["key"]);
             }

@@ -3,12 +3,13 @@
 // The access token and the refresh token are kept in this script's memory only, never in
 // localStorage, sessionStorage or a cookie: a script injected into the page (XSS) could read
 // them from storage, and they would outlive the tab. The price is that a reload signs the
-// person out. Only the API's base URL is remembered. The access token is refreshed shortly
-// before it expires, and once after a 401; signing out revokes the session (POST /revoke).
+// person out. The access token is refreshed shortly before it expires, and once after a 401;
+// signing out revokes the session (POST /revoke).
+//
+// The API's address comes only from config.json, served beside the page by its operator
+// (make dev writes it): never from the URL, so that a link cannot make the page send a password
+// elsewhere. The server's Content-Security-Policy names the same origin.
 "use strict";
-
-const API_KEY = "lambda-auth.api";
-const DEFAULT_API = "http://127.0.0.1:3000";
 
 /** The current session: { token, expiresAt, lifetime (ms), refresh }, or null. */
 let session = null;
@@ -16,14 +17,30 @@ let countdown = null;
 
 const $ = (id) => document.getElementById(id);
 
-/** The API base URL: ?api=... wins, then the remembered one, then make dev's address. */
-function initialApi() {
-  const fromQuery = new URLSearchParams(window.location.search).get("api");
-  return (fromQuery || window.localStorage.getItem(API_KEY) || DEFAULT_API).trim();
-}
+/** The API base URL, from config.json; empty until it is read. */
+let api = "";
 
 function apiBase() {
-  return $("api").value.trim().replace(/\/+$/, "");
+  return api;
+}
+
+/** Reads config.json; false (with a message) when the page has no usable configuration. */
+async function configure() {
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    const config = await response.json();
+    const url = new URL(config.api);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new Error("not http(s)");
+    }
+    api = config.api.replace(/\/+$/, "");
+    $("api").textContent = api;
+    return true;
+  } catch {
+    show($("signin-error"), "This page has no API configured: its operator must serve a config.json beside it.");
+    $("signin-button").disabled = true;
+    return false;
+  }
 }
 
 function show(element, text) {
@@ -90,6 +107,7 @@ async function signIn(event) {
     adopt(body);
     show($("notice"), "");
     await callHello();
+    await showRoutes();
   } catch {
     show($("signin-error"), unreachable());
   } finally {
@@ -171,6 +189,25 @@ async function callHello(retried = false) {
   showSession();
 }
 
+/** Which demo routes this token may call: a 403 is "not allowed", not an error. */
+async function showRoutes() {
+  if (!session) {
+    return;
+  }
+  for (const [path, id] of [["/hello", "route-hello"], ["/admin", "route-admin"]]) {
+    let text;
+    try {
+      const response = await fetch(`${apiBase()}${path}`, {
+        headers: { Authorization: `Bearer ${session.token}` },
+      });
+      text = response.ok ? "allowed" : response.status === 403 ? "not allowed" : `HTTP ${response.status}`;
+    } catch {
+      text = "unreachable";
+    }
+    $(id).textContent = text;
+  }
+}
+
 function showSession() {
   $("signin-card").hidden = true;
   $("session").hidden = false;
@@ -231,7 +268,7 @@ function endSession(message) {
   session = null;
   clearInterval(countdown);
   countdown = null;
-  for (const id of ["greeting", "claim-sub", "claim-email", "claim-roles", "expires-in"]) {
+  for (const id of ["greeting", "claim-sub", "claim-email", "claim-roles", "expires-in", "route-hello", "route-admin"]) {
     $(id).textContent = "";
   }
   show($("session-error"), "");
@@ -241,14 +278,14 @@ function endSession(message) {
   $("password").focus();
 }
 
-function init() {
-  $("api").value = initialApi();
-  $("api").addEventListener("change", () => {
-    window.localStorage.setItem(API_KEY, apiBase());
-  });
+async function init() {
+  if (new URLSearchParams(window.location.search).has("api")) {
+    show($("notice"), "The api parameter is ignored: this page signs in only to the API its configuration names.");
+  }
   $("signin").addEventListener("submit", signIn);
   $("call-hello").addEventListener("click", () => callHello());
   $("signout").addEventListener("click", signOut);
+  await configure();
 }
 
 init();

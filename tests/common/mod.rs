@@ -199,3 +199,18 @@ pub fn start_gateway(
         env_vars,
     )
 }
+
+/// A copy of the sign-in page (`web/`) in `dir`, for a test to serve with its own
+/// `config.json`: tests never write into the repository's `web/`.
+pub fn web_copy(dir: &Path) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let copy = dir.join("web");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.file_name() != Some("config.json".as_ref()) {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    copy
+}
