@@ -662,11 +662,21 @@ fn route_checks(t: &Target, api: Flavour) {
             let r = get(t, path, &token);
             match path {
                 "/hello" => assert_eq!(r.status, 200, "{path} after {order:?}: {}", r.body),
-                _ => assert_eq!(
-                    (r.status, &r.body),
-                    (403, &not_allowed(api)),
-                    "{path} after {order:?}"
-                ),
+                _ => {
+                    assert_eq!(
+                        (r.status, &r.body),
+                        (403, &not_allowed(api)),
+                        "{path} after {order:?}"
+                    );
+                    // RFC 6750 §3.1, from the REST API's ACCESS_DENIED gateway response.
+                    if api == Flavour::Rest {
+                        assert_eq!(
+                            r.headers.get("www-authenticate").map(String::as_str),
+                            Some(r#"Bearer error="insufficient_scope""#),
+                            "{path}"
+                        );
+                    }
+                }
             }
         }
     }
