@@ -44,8 +44,9 @@ test: venv lint template build-bins package build browser
 	    "a test hangs: libtest names it above ('has been running for over 60 seconds')"; fi; exit $$rc
 
 ## make test-deployed: the end-to-end checks against a deployed stack
-## (API_URL=... EMAIL=... PASSWORD=... make test-deployed; add API=http with the HttpApiUrl output,
-## ORIGIN=... for the CORS checks of a stack deployed with AllowedOrigins).
+## (API_URL=... EMAIL=... PASSWORD=... make test-deployed, as a user who is no admin; add API=http
+## with the HttpApiUrl output, ADMIN_EMAIL=... ADMIN_PASSWORD=... for an admin, ORIGIN=... for the
+## CORS checks of a stack deployed with AllowedOrigins).
 test-deployed: build-bins
 	API=$(API) cargo test --locked --test gateway -- --ignored a_deployed_stack_behaves_the_same
 

@@ -556,7 +556,7 @@ fn a_5xx_carries_the_cors_headers_on_both_apis() {
 }
 
 #[test]
-#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD (optionally JWT_SECRET, API=http for the HTTP API, DENIED_EMAIL and DENIED_PASSWORD for a user the authorizer denies), ORIGIN for a stack deployed with AllowedOrigins (its first origin), then `make test-deployed`"]
+#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD of a user who is no admin (optionally JWT_SECRET, API=http for the HTTP API, ADMIN_EMAIL and ADMIN_PASSWORD for an admin, DENIED_EMAIL and DENIED_PASSWORD for a user whose roles no rule names), ORIGIN for a stack deployed with AllowedOrigins (its first origin), then `make test-deployed`"]
 fn a_deployed_stack_behaves_the_same() {
     let need = |k: &str| {
         std::env::var(k)
