@@ -24,53 +24,49 @@ fn template_rules(stack: &Stack) -> Rules {
     Rules::parse(text).unwrap_or_else(|e| panic!("template.yaml ROUTE_RULES: {e}"))
 }
 
-#[test]
-fn every_rest_route_behind_the_authorizer_has_a_rule_and_every_rule_a_route() {
-    let stack = stack();
-    let protected: Vec<Route> = stack
+/// The REST API's routes behind the authorizer.
+fn rest_protected(stack: &Stack) -> Vec<Route> {
+    stack
         .routes
         .iter()
         .filter(|r| r.authorizer.is_some())
         .map(|r| Route::new(&r.method, &r.path).unwrap())
-        .collect();
-    assert!(!protected.is_empty());
-    assert_eq!(
-        template_rules(&stack).check_against(&protected),
-        Vec::<String>::new()
-    );
+        .collect()
 }
 
-#[test]
-fn every_http_api_route_behind_the_authorizer_has_a_rule_and_every_rule_a_route() {
-    let stack = stack();
+/// The HTTP API's routes behind the authorizer.
+fn http_protected(stack: &Stack) -> Vec<Route> {
     let api = stack.http_api.as_ref().unwrap();
-    let protected: Vec<Route> = api
-        .routes
+    api.routes
         .iter()
         .filter(|r| r.authorizer.is_some())
         .map(|r| {
             let (method, path) = r.method_and_path().expect("no $default route behind it");
             Route::new(method, path).unwrap()
         })
-        .collect();
-    assert!(!protected.is_empty());
-    assert_eq!(
-        template_rules(&stack).check_against(&protected),
-        Vec::<String>::new()
-    );
+        .collect()
+}
+
+#[test]
+fn every_route_behind_the_authorizer_has_a_rule_and_every_rule_a_route_on_both_apis() {
+    let stack = stack();
+    for (api, protected) in [
+        ("REST", rest_protected(&stack)),
+        ("HTTP", http_protected(&stack)),
+    ] {
+        assert!(!protected.is_empty(), "{api}");
+        assert_eq!(
+            template_rules(&stack).check_against(&protected),
+            Vec::<String>::new(),
+            "{api}"
+        );
+    }
 }
 
 #[test]
 fn a_rule_for_a_route_the_template_lacks_or_a_route_without_a_rule_is_named() {
-    let stack = stack();
-    let protected: Vec<Route> = stack
-        .routes
-        .iter()
-        .filter(|r| r.authorizer.is_some())
-        .map(|r| Route::new(&r.method, &r.path).unwrap())
-        .collect();
     let rules = Rules::parse("GET /hello *; GET /gone admin").unwrap();
-    let problems = rules.check_against(&protected);
+    let problems = rules.check_against(&rest_protected(&stack()));
     assert!(
         problems.iter().any(|p| p.contains("GET /gone")),
         "{problems:?}"
