@@ -123,7 +123,6 @@ fn admin_checks(printed: &[String], port: u16) {
             .iter()
             .find_map(|l| l.strip_prefix(prefix))
             .unwrap_or_else(|| panic!("{prefix} is printed: {printed:?}"))
-            .trim()
             .split_whitespace()
             .next()
             .unwrap()
