@@ -226,8 +226,18 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
         };
     };
     let policy = state.rules.policy(&roles);
-    let allowed =
-        request_route(&state.rules, event, &arn).is_some_and(|r| policy.allow.contains(&r));
+    let allowed = request_route(&state.rules, event, &arn)
+        .is_some_and(|route| policy.allow.iter().any(|r| &r.route == route));
+    // One allocation a resource: the stage's ARN prefix, the verb, the route's pattern.
+    let prefix = arn.route("", "");
+    let prefix = &prefix[..prefix.len() - 1];
+    let resource = |verb: &str, pattern: &str| {
+        let mut arn = String::with_capacity(prefix.len() + verb.len() + 1 + pattern.len());
+        for part in [prefix, verb, "/", pattern] {
+            arn.push_str(part);
+        }
+        arn
+    };
     let verdict = Verdict::Grant {
         principal: sub,
         allowed,
@@ -235,16 +245,16 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
             .allow
             .iter()
             .flat_map(|r| {
-                let pattern = r.pattern();
-                r.verbs()
-                    .into_iter()
-                    .map(move |verb| arn.route(verb, &pattern))
+                r.route
+                    .verbs()
+                    .iter()
+                    .map(|verb| resource(verb, &r.pattern))
             })
             .collect(),
         deny: policy
             .deny
             .iter()
-            .map(|d| arn.route(d.verb, &d.route.pattern()))
+            .map(|d| resource(d.verb, &d.rule.pattern))
             .collect(),
         context,
     };

@@ -25,6 +25,9 @@ pub const METHODS: [&str; 8] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
 
+/// Every method `ANY` stands for.
+const CONCRETE: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
 /// Why a rule cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
@@ -71,10 +74,10 @@ impl Route {
 
     /// The verbs of its ARNs: its method, or every method for `ANY`, each named (a `*` verb
     /// would span into the path: IAM's `*` matches `/`).
-    pub fn verbs(&self) -> Vec<&str> {
-        match self.method.as_str() {
-            "ANY" => METHODS.iter().copied().filter(|m| *m != "ANY").collect(),
-            method => vec![method],
+    pub fn verbs(&self) -> &'static [&'static str] {
+        match CONCRETE.iter().position(|m| *m == self.method) {
+            Some(i) => &CONCRETE[i..=i],
+            None => CONCRETE,
         }
     }
 
@@ -238,6 +241,8 @@ pub struct Rule {
     pub route: Route,
     /// Who may call it.
     pub who: Who,
+    /// The route's path in an IAM resource ([`Route::pattern`]), worked out once.
+    pub pattern: String,
 }
 
 /// Every rule of an API, parsed once.
@@ -252,7 +257,7 @@ pub struct Rules {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy<'a> {
     /// Allowed.
-    pub allow: Vec<&'a Route>,
+    pub allow: Vec<&'a Rule>,
     /// Denied explicitly, each on one verb.
     pub deny: Vec<Denied<'a>>,
 }
@@ -262,8 +267,8 @@ pub struct Policy<'a> {
 pub struct Denied<'a> {
     /// The verb of the denied requests (a method, never `*`).
     pub verb: &'static str,
-    /// The route.
-    pub route: &'a Route,
+    /// The route's rule.
+    pub rule: &'a Rule,
 }
 
 impl Rules {
@@ -288,7 +293,12 @@ impl Rules {
             if rules.iter().any(|r| r.route == route) {
                 return Err(RuleError::Duplicate(entry.to_owned()));
             }
-            rules.push(Rule { route, who });
+            let pattern = route.pattern();
+            rules.push(Rule {
+                route,
+                who,
+                pattern,
+            });
         }
         let mut parsed = Self {
             rules,
@@ -301,20 +311,21 @@ impl Rules {
     /// The routes the policy of a token with `roles` allows, and those it must deny.
     pub fn policy(&self, roles: &[String]) -> Policy<'_> {
         let granted: Vec<bool> = self.rules.iter().map(|r| r.who.admits(roles)).collect();
-        let routes = self.rules.iter().map(|r| &r.route).enumerate();
-        let (allow, rest): (Vec<_>, Vec<_>) = routes.partition(|(i, _)| granted[*i]);
-        Policy {
-            allow: allow.into_iter().map(|(_, r)| r).collect(),
-            deny: rest
-                .into_iter()
-                .flat_map(|(i, route)| {
-                    self.reach
-                        .deny_verbs(i, |g| granted[g])
-                        .into_iter()
-                        .map(move |verb| Denied { verb, route })
-                })
-                .collect(),
+        let mut policy = Policy {
+            allow: Vec::with_capacity(self.rules.len()),
+            deny: Vec::new(),
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            if granted[i] {
+                policy.allow.push(rule);
+            } else {
+                let verbs = self.reach.deny_verbs(i, |g| granted[g]);
+                policy
+                    .deny
+                    .extend(verbs.into_iter().map(|verb| Denied { verb, rule }));
+            }
         }
+        policy
     }
 
     /// Every rule, in the order written.

@@ -35,11 +35,12 @@ impl Reach {
     /// The methods (verbs) on which the rule at `index`, not granted, must be denied
     /// explicitly, because a rule that `granted` (by position) says is granted reaches it.
     pub fn deny_verbs(&self, index: usize, granted: impl Fn(usize) -> bool) -> Vec<&'static str> {
-        let mut verbs: Vec<&'static str> = self
-            .reached_by
-            .get(index)
-            .into_iter()
-            .flatten()
+        let by = self.reached_by.get(index).map_or(&[][..], Vec::as_slice);
+        if by.is_empty() {
+            return Vec::new();
+        }
+        let mut verbs: Vec<&'static str> = by
+            .iter()
             .filter(|(g, _)| granted(*g))
             .map(|(_, m)| *m)
             .collect();
