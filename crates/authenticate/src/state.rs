@@ -35,12 +35,11 @@ impl State {
     /// Builds the state from `settings`: loads the signing and lockout keys, builds the
     /// DynamoDB client once for the three tables.
     pub async fn start(settings: &Settings) -> Result<Self, secrets::SecretError> {
-        // Both keys in one round trip's time.
-        let (ring, lockout_ring) = tokio::join!(
-            secrets::key_ring(&settings.token.key_source, &settings.aws),
-            secrets::key_ring(&settings.lockout_key, &settings.aws)
-        );
-        let ((ring, _), (lockout_ring, _)) = (ring?, lockout_ring?);
+        // Both keys in one round trip's time, through one Secrets Manager client.
+        let (signing, lockout) = (&settings.token.key_source, &settings.lockout_key);
+        let loader = secrets::Loader::new(&settings.aws, &[signing, lockout]);
+        let (ring, lockout_key) = tokio::join!(loader.ring(signing), loader.current(lockout));
+        let ((ring, _), lockout_key) = (ring?, lockout_key?);
         let sdk = settings.aws.sdk_config(userstore::ENDPOINT_VAR).build();
         let client = userstore::client(&sdk, settings.dynamodb_timeout);
         let users = UserStore::new(client.clone(), &settings.users_table);
@@ -49,7 +48,7 @@ impl State {
         let guard = Guard::new(
             attempts,
             settings.lockout,
-            lockout::counter_hash(&lockout_ring.current.key),
+            lockout::counter_hash(&lockout_key),
         );
         Ok(Self::from_ring(&ring, &settings.token, users, guard)
             .with_sessions(sessions, settings.sessions)

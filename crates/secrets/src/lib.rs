@@ -96,11 +96,58 @@ pub async fn key_ring(
     source: &KeySource,
     aws: &AwsEnv,
 ) -> Result<(KeyRing, Option<SecretSource>), SecretError> {
-    match source {
-        KeySource::Inline(ring) => Ok((ring.clone(), None)),
-        KeySource::SecretsManager(arn) => {
-            let source = SecretSource::new(client(aws), arn.clone());
-            Ok((source.load().await?, Some(source)))
+    Loader::new(aws, &[source]).ring(source).await
+}
+
+/// Loads keys from several sources with one Secrets Manager client, built only when one of
+/// them is a secret: a function with two keys pays for one client at its cold start.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    client: Option<Client>,
+}
+
+impl Loader {
+    /// A loader for `sources`.
+    pub fn new(aws: &AwsEnv, sources: &[&KeySource]) -> Self {
+        let needed = sources
+            .iter()
+            .any(|s| matches!(s, KeySource::SecretsManager(_)));
+        Self {
+            client: needed.then(|| client(aws)),
+        }
+    }
+
+    fn client(&self, arn: &str) -> Result<&Client, SecretError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| SecretError::Unavailable {
+                arn: arn.to_owned(),
+                detail: "the loader was built without this source".to_owned(),
+            })
+    }
+
+    /// The key ring of `source`, and the secret to reload it from (see [`key_ring`]).
+    pub async fn ring(
+        &self,
+        source: &KeySource,
+    ) -> Result<(KeyRing, Option<SecretSource>), SecretError> {
+        match source {
+            KeySource::Inline(ring) => Ok((ring.clone(), None)),
+            KeySource::SecretsManager(arn) => {
+                let source = SecretSource::new(self.client(arn)?.clone(), arn.clone());
+                Ok((source.load().await?, Some(source)))
+            }
+        }
+    }
+
+    /// The current key of `source` alone: one call for a secret (its `AWSCURRENT` version).
+    pub async fn current(&self, source: &KeySource) -> Result<SigningKey, SecretError> {
+        match source {
+            KeySource::Inline(ring) => Ok(ring.current.key.clone()),
+            KeySource::SecretsManager(arn) => load_stage(self.client(arn)?, arn, "AWSCURRENT")
+                .await?
+                .map(|named| named.key)
+                .ok_or_else(|| SecretError::Missing(arn.clone())),
         }
     }
 }
