@@ -66,6 +66,14 @@ fn reaching_methods(rules: &Rules, granted: &Route, denied: &Route) -> Vec<&'sta
         (g, d) if g == d => concrete().filter(|c| *c == g).collect(),
         _ => Vec::new(),
     };
+    // Different literal first segments never meet: the pattern's first characters are that
+    // literal and a `/` (most pairs of an API's routes end here).
+    if let (Some(Segment::Literal(g)), Some(Segment::Literal(d))) =
+        (granted.segments().next(), denied.segments().next())
+        && g != d
+    {
+        return Vec::new();
+    }
     if methods.is_empty() {
         return methods;
     }
