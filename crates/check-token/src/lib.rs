@@ -228,34 +228,17 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
     let policy = state.rules.policy(&roles);
     let allowed = request_route(&state.rules, event, &arn)
         .is_some_and(|route| policy.allow.iter().any(|r| &r.route == route));
-    // One allocation a resource: the stage's ARN prefix, the verb, the route's pattern.
-    let prefix = arn.route("", "");
-    let prefix = &prefix[..prefix.len() - 1];
-    let resource = |verb: &str, pattern: &str| {
-        let mut arn = String::with_capacity(prefix.len() + verb.len() + 1 + pattern.len());
-        for part in [prefix, verb, "/", pattern] {
-            arn.push_str(part);
-        }
-        arn
+    // A simple response is a yes or no for this route: no policy to write.
+    let simple = event.kind() == Kind::HttpV2 && state.v2_format == V2Format::Simple;
+    let (allow, deny) = match simple {
+        true => (Vec::new(), Vec::new()),
+        false => resources(&arn, &policy),
     };
     let verdict = Verdict::Grant {
         principal: sub,
         allowed,
-        allow: policy
-            .allow
-            .iter()
-            .flat_map(|r| {
-                r.route
-                    .verbs()
-                    .iter()
-                    .map(|verb| resource(verb, &r.pattern))
-            })
-            .collect(),
-        deny: policy
-            .deny
-            .iter()
-            .map(|d| resource(d.verb, &d.rule.pattern))
-            .collect(),
+        allow,
+        deny,
         context,
     };
     Decision {
@@ -267,6 +250,36 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
         },
         jti,
     }
+}
+
+/// The ARNs `policy` allows and denies on the stage of `arn`, one allocation each: the stage's
+/// prefix, the verb, the route's pattern.
+fn resources(arn: &MethodArn<'_>, policy: &routerules::Policy<'_>) -> (Vec<String>, Vec<String>) {
+    let prefix = arn.route("", "");
+    let prefix = &prefix[..prefix.len() - 1];
+    let resource = |verb: &str, pattern: &str| {
+        let mut arn = String::with_capacity(prefix.len() + verb.len() + 1 + pattern.len());
+        for part in [prefix, verb, "/", pattern] {
+            arn.push_str(part);
+        }
+        arn
+    };
+    let allow = policy
+        .allow
+        .iter()
+        .flat_map(|r| {
+            r.route
+                .verbs()
+                .iter()
+                .map(|verb| resource(verb, &r.pattern))
+        })
+        .collect();
+    let deny = policy
+        .deny
+        .iter()
+        .map(|d| resource(d.verb, &d.rule.pattern))
+        .collect();
+    (allow, deny)
 }
 
 /// The route of the request, among the ruled ones: an HTTP API 2.0 event's route key (`ANY`
