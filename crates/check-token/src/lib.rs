@@ -255,8 +255,8 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
 /// The ARNs `policy` allows and denies on the stage of `arn`, one allocation each: the stage's
 /// prefix, the verb, the route's pattern.
 fn resources(arn: &MethodArn<'_>, policy: &routerules::Policy<'_>) -> (Vec<String>, Vec<String>) {
-    let prefix = arn.route("", "");
-    let prefix = &prefix[..prefix.len() - 1];
+    let prefix = arn.stage_prefix();
+    let prefix = prefix.as_str();
     let resource = |verb: &str, pattern: &str| {
         let mut arn = String::with_capacity(prefix.len() + verb.len() + 1 + pattern.len());
         for part in [prefix, verb, "/", pattern] {

@@ -114,8 +114,18 @@ impl<'a> MethodArn<'a> {
 
     /// The ARN of `verb` on `path` (no leading slash) in this stage; `*` wildcards are allowed.
     pub fn route(&self, verb: &str, path: &str) -> String {
-        // push_str rather than format!: this runs on every authorized request.
-        let parts = [
+        self.stage_arn(&[verb, "/", path])
+    }
+
+    /// What every route ARN of this stage starts with:
+    /// `arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/`.
+    pub fn stage_prefix(&self) -> String {
+        self.stage_arn(&[])
+    }
+
+    /// The stage's prefix and `tail`, in one allocation: this runs on every authorized request.
+    fn stage_arn(&self, tail: &[&str]) -> String {
+        let head = [
             "arn:",
             self.partition,
             ":execute-api:",
@@ -127,27 +137,12 @@ impl<'a> MethodArn<'a> {
             "/",
             self.stage,
             "/",
-            verb,
-            "/",
-            path,
         ];
-        let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let parts = head.iter().chain(tail);
+        let mut arn = String::with_capacity(parts.clone().map(|p| p.len()).sum());
         for part in parts {
             arn.push_str(part);
         }
-        arn
-    }
-
-    /// The ARN covering every method and path of this stage: `.../{stage}/*/*`.
-    pub fn whole_stage(&self) -> String {
-        self.route("*", "*")
-    }
-
-    /// The ARN covering everything in this stage of an HTTP API, `.../{stage}/*`: unlike
-    /// `*/*` it also covers the `$default` route's ARN, `.../{stage}/$default`.
-    pub fn any_route(&self) -> String {
-        let mut arn = self.route("*", "");
-        arn.pop();
         arn
     }
 }
@@ -356,8 +351,8 @@ mod tests {
             }
         );
         assert_eq!(
-            arn.whole_stage(),
-            "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"
+            arn.stage_prefix(),
+            "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/"
         );
         assert_eq!(
             arn.route("POST", "orders"),
@@ -368,7 +363,7 @@ mod tests {
             MethodArn::parse("arn:aws-cn:execute-api:cn-north-1:123456789012:a/dev/GET/").unwrap();
         assert_eq!((cn.partition, cn.resource), ("aws-cn", ""));
         assert_eq!(
-            cn.whole_stage(),
+            cn.route("*", "*"),
             "arn:aws-cn:execute-api:cn-north-1:123456789012:a/dev/*/*"
         );
         let gov =
@@ -380,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_http_api_route_arns_and_covers_every_route_of_the_stage() {
+    fn reads_http_api_route_arns() {
         let base = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default";
         for (arn, verb, resource) in [
             (format!("{base}/GET/hello"), "GET", "hello"),
@@ -392,7 +387,7 @@ mod tests {
                 (parsed.stage, parsed.verb, parsed.resource),
                 ("$default", verb, resource)
             );
-            assert_eq!(parsed.any_route(), format!("{base}/*"));
+            assert_eq!(parsed.stage_prefix(), format!("{base}/"));
         }
         // Only the `$default` route goes without a path.
         assert_eq!(
@@ -477,7 +472,7 @@ mod tests {
     fn builds_the_documented_response_shape() {
         let arn = MethodArn::parse(ARN).unwrap();
         let response = PolicyBuilder::new("user-1")
-            .allow(arn.whole_stage())
+            .allow(arn.route("*", "*"))
             .context("sub", "user-1")
             .context("admin", true)
             .context("level", 3)
