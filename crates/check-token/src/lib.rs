@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use authcore::token::now_seconds;
 use authcore::{Claims, Config, KeyRing, SigningKey, TokenVerifier};
 use lambda_runtime::LambdaEvent;
-use routerules::{Route, Rules};
+use routerules::Rules;
 
 use crate::header::bearer_token;
 use crate::policy::MethodArn;
@@ -225,14 +225,12 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
             jti,
         };
     };
-    let policy = state.rules.policy(&roles);
-    let allowed = request_route(&state.rules, event, &arn)
-        .is_some_and(|route| policy.allow.iter().any(|r| &r.route == route));
-    // A simple response is a yes or no for this route: no policy to write.
+    let allowed = request_rule(&state.rules, event, &arn).is_some_and(|r| r.who.admits(&roles));
+    // A simple response is a yes or no for this route: no policy to work out or write.
     let simple = event.kind() == Kind::HttpV2 && state.v2_format == V2Format::Simple;
     let (allow, deny) = match simple {
         true => (Vec::new(), Vec::new()),
-        false => resources(&arn, &policy),
+        false => resources(&arn, &state.rules.policy(&roles)),
     };
     let verdict = Verdict::Grant {
         principal: sub,
@@ -282,22 +280,20 @@ fn resources(arn: &MethodArn<'_>, policy: &routerules::Policy<'_>) -> (Vec<Strin
     (allow, deny)
 }
 
-/// The route of the request, among the ruled ones: an HTTP API 2.0 event's route key (`ANY`
-/// when no rule names its method), else the route API Gateway sends the ARN's verb and path to.
-fn request_route<'r>(
+/// The rule of the request's route: an HTTP API 2.0 event's route key (`ANY` when no rule names
+/// its method), else the route API Gateway sends the ARN's verb and path to.
+fn request_rule<'r>(
     rules: &'r Rules,
     event: &AuthorizerEvent,
     arn: &MethodArn<'_>,
-) -> Option<&'r Route> {
-    if let Some(key) = event.route_key() {
-        let (method, path) = key.split_once(' ')?;
-        return [method, "ANY"].into_iter().find_map(|m| {
-            let route = Route::new(m, path).ok()?;
-            rules.rule(&route).map(|r| &r.route)
-        });
+) -> Option<&'r routerules::Rule> {
+    match event.route_key() {
+        Some(key) => {
+            let (method, path) = key.split_once(' ')?;
+            rules.rule_for_key(method, path)
+        }
+        None => rules.rule_of(arn.verb, arn.resource),
     }
-    let path = format!("/{}", arn.resource);
-    rules.route_of(arn.verb, &path)
 }
 
 /// The Lambda handler: decides, logs one event, answers in the format of the event's flavour.

@@ -342,13 +342,30 @@ impl Rules {
     /// ruled ones: the most specific path (literal before parameter before greedy, segment by
     /// segment), then the exact method before `ANY`.
     pub fn route_of(&self, method: &str, path: &str) -> Option<&Route> {
+        self.rule_of(method, path).map(|r| &r.route)
+    }
+
+    /// The rule of [`Rules::route_of`]'s route. `path` may go without its leading slash.
+    pub fn rule_of(&self, method: &str, path: &str) -> Option<&Rule> {
         self.rules
             .iter()
-            .map(|r| &r.route)
-            .filter(|r| r.method == "ANY" || r.method.eq_ignore_ascii_case(method))
-            .filter_map(|r| r.specificity(path).map(|s| ((s, r.method != "ANY"), r)))
+            .filter(|r| r.route.method == "ANY" || r.route.method.eq_ignore_ascii_case(method))
+            .filter_map(|r| {
+                let score = r.route.specificity(path)?;
+                Some(((score, r.route.method != "ANY"), r))
+            })
             .max_by(|a, b| a.0.cmp(&b.0))
             .map(|(_, r)| r)
+    }
+
+    /// The rule of the route the template declares as `method path` (an HTTP API route key),
+    /// else of `ANY path`; nothing is allocated.
+    pub fn rule_for_key(&self, method: &str, path: &str) -> Option<&Rule> {
+        [method, "ANY"].into_iter().find_map(|m| {
+            self.rules
+                .iter()
+                .find(|r| r.route.path == path && r.route.method.eq_ignore_ascii_case(m))
+        })
     }
 
     /// Whether a token with `roles` may call `route` (as the template declares it).
@@ -500,6 +517,16 @@ mod tests {
         );
         assert_eq!(of("GET", "/").as_deref(), Some("ANY /"));
         assert_eq!(of("GET", "/other"), None);
+    }
+
+    #[test]
+    fn a_route_key_finds_its_rule_or_the_any_rule_of_its_path() {
+        let rules = Rules::parse("GET /a *; ANY /b admin").unwrap();
+        let of = |m, p| rules.rule_for_key(m, p).map(|r| r.route.to_string());
+        assert_eq!(of("GET", "/a").as_deref(), Some("GET /a"));
+        assert_eq!(of("POST", "/b").as_deref(), Some("ANY /b"));
+        assert_eq!(of("POST", "/a"), None);
+        assert_eq!(of("GET", "/b/c"), None);
     }
 
     #[test]
