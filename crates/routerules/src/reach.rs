@@ -84,8 +84,15 @@ fn reaching_methods(rules: &Rules, granted: &Route, denied: &Route) -> Vec<&'sta
     }));
     // Each verb is named in the ARNs (never `*`): matching the path is enough.
     let pattern = granted.pattern();
+    values.sort_unstable();
+    values.dedup();
     // A greedy parameter as deep as the granted pattern reaches, and one more.
     let depth = granted.segments().count() + 1;
+    // Routes with many parameters would make too many requests to try: such a route is
+    // denied explicitly on its methods, which can only refuse more, never allow more.
+    if instance_count(denied, values.len(), depth) > MAX_INSTANCES {
+        return methods;
+    }
     let paths = instances(denied, &values, depth);
     methods
         .into_iter()
@@ -95,6 +102,24 @@ fn reaching_methods(rules: &Rules, granted: &Route, denied: &Route) -> Vec<&'sta
             })
         })
         .collect()
+}
+
+/// The most requests tried for one pair of routes.
+const MAX_INSTANCES: usize = 4096;
+
+/// How many paths [`instances`] would make, saturating.
+fn instance_count(route: &Route, values: usize, depth: usize) -> usize {
+    let greedy: usize = (1..=depth)
+        .map(|k| values.saturating_pow(u32::try_from(k).unwrap_or(u32::MAX)))
+        .fold(0, usize::saturating_add);
+    route
+        .segments()
+        .map(|s| match s {
+            Segment::Literal(_) => 1,
+            Segment::Param(_) => values,
+            Segment::Greedy(_) => greedy,
+        })
+        .fold(1, usize::saturating_mul)
 }
 
 /// The concrete paths of `route` (no leading slash) with each parameter one of `values`, and a
@@ -169,6 +194,16 @@ mod tests {
     #[test]
     fn an_any_route_reaches_every_method() {
         let (_, r) = reach("ANY /items/{proxy+} *; DELETE /items/{id} admin");
+        assert!(r.needs_deny(1, |g| g == 0));
+    }
+
+    #[test]
+    fn a_route_with_too_many_requests_to_try_is_denied_at_once() {
+        // 13 values and 12 parameters: 13^12 requests, never enumerated.
+        let (_, r) = reach(
+            "GET /a/b/c/d/e/f/g/h/i/j/k/l *; \
+             GET /{p1}/{p2}/{p3}/{p4}/{p5}/{p6}/{p7}/{p8}/{p9}/{p10}/{p11}/{p12} admin",
+        );
         assert!(r.needs_deny(1, |g| g == 0));
     }
 
