@@ -200,7 +200,7 @@ async fn holds_double_up_to_the_maximum_and_quiet_resets_them() {
         quiet: 60,
         ..LockoutPolicy::default()
     };
-    let guard = authenticate::Guard::for_key(store, policy, &lockout_key());
+    let guard = authenticate::Guard::for_key(store, policy, &testkit::lockout_key());
     let source = Source::from_address(Some("203.0.113.7"));
     // Milliseconds since the epoch, as the handler passes them.
     let mut now = 1_000_000_000;

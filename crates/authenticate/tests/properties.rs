@@ -132,13 +132,8 @@ fn unreachable_state() -> &'static authenticate::State {
             authenticate::Guard::for_key(
                 userstore::attempts::AttemptStore::new(client, "attempts"),
                 authenticate::LockoutPolicy::default(),
-                &lockout_key(),
+                &testkit::lockout_key(),
             ),
         )
     })
-}
-
-/// The lockout's own key in tests: never the signing key.
-fn lockout_key() -> authcore::SigningKey {
-    authcore::SigningKey::new(b"test-lockout-key-0123456789abcdef-xyz".to_vec()).unwrap()
 }

@@ -55,7 +55,7 @@ async fn setup(test: &str, policy: SessionPolicy) -> State {
         authenticate::Guard::for_key(
             attempts,
             authenticate::LockoutPolicy::default(),
-            &lockout_key(),
+            &testkit::lockout_key(),
         ),
     )
     .with_sessions(sessions, policy)
@@ -356,7 +356,7 @@ async fn a_store_failure_during_a_refresh_is_a_503_and_changes_nothing() {
         authenticate::Guard::for_key(
             AttemptStore::new(client(), "attempts-failure"),
             authenticate::LockoutPolicy::default(),
-            &lockout_key(),
+            &testkit::lockout_key(),
         ),
     )
     .with_sessions(SessionStore::new(client(), "no-such-sessions"), long());
@@ -372,9 +372,4 @@ async fn a_store_failure_during_a_refresh_is_a_503_and_changes_nothing() {
     let (status, next) = refresh(&state, &token).await;
     assert_eq!(status, StatusCode::OK, "{next}");
     assert_eq!(refresh(&state, &rt(&next)).await.0, StatusCode::OK);
-}
-
-/// The lockout's own key in tests: never the signing key.
-fn lockout_key() -> authcore::SigningKey {
-    authcore::SigningKey::new(b"test-lockout-key-0123456789abcdef-xyz".to_vec()).unwrap()
 }

@@ -317,7 +317,7 @@ async fn a_missing_table_is_temporarily_unavailable_with_retry_after() {
             authenticate::Guard::for_key(
                 attempts,
                 authenticate::LockoutPolicy::default(),
-                &lockout_key(),
+                &testkit::lockout_key(),
             ),
         );
         let (status, body, headers) = call(&state, json_login("ada@example.com", "pw")).await;

@@ -18,6 +18,11 @@ pub const ROUTE_RULES: &str = "GET /hello *; GET /admin admin";
 /// deployed key.
 pub const LOCKOUT_KEY: &str = "test-lockout-key-0123456789abcdef-0123456789";
 
+/// [`LOCKOUT_KEY`] as a key, for tests that build a lockout guard themselves.
+pub fn lockout_key() -> authcore::SigningKey {
+    authcore::SigningKey::new(LOCKOUT_KEY.as_bytes().to_vec()).expect("a 32-byte key")
+}
+
 /// A sample event from the workspace's `events/`, with `REPLACE_WITH_TOKEN` swapped for `token`:
 /// the files `cargo lambda invoke --data-file` and `sam local invoke -e` use.
 pub fn event(name: &str, token: &str) -> String {

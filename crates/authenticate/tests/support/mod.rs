@@ -63,7 +63,7 @@ pub async fn setup(test: &str) -> State {
         authenticate::Guard::for_key(
             attempts(test).await,
             authenticate::LockoutPolicy::default(),
-            &lockout_key(),
+            &testkit::lockout_key(),
         ),
     )
 }
@@ -126,9 +126,4 @@ pub async fn raw(state: &State, req: Request) -> String {
 pub fn verifier() -> TokenVerifier {
     let config = config();
     TokenVerifier::new(config.inline_key().unwrap(), &config)
-}
-
-/// The lockout's own key in tests: never the signing key.
-pub fn lockout_key() -> authcore::SigningKey {
-    authcore::SigningKey::new(b"test-lockout-key-0123456789abcdef-xyz".to_vec()).unwrap()
 }
