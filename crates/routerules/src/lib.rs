@@ -95,31 +95,24 @@ impl Route {
         parts.join("/")
     }
 
-    /// How specifically this route matches the concrete `path` (one number a segment: 2 a
-    /// literal, 1 a parameter, 0 a greedy rest), or `None` when it does not match it.
-    fn specificity(&self, path: &str) -> Option<Vec<u8>> {
-        let mut got = path.split('/').filter(|s| !s.is_empty());
-        let mut score = Vec::new();
+    /// Whether the route takes the concrete path of segments `got`.
+    fn matches(&self, got: &[&str]) -> bool {
+        let mut rest = got.iter();
         for segment in self.segments() {
-            match segment {
-                Segment::Literal(l) => {
-                    if got.next()? != l {
-                        return None;
-                    }
-                    score.push(2);
-                }
-                Segment::Param(_) => {
-                    got.next()?;
-                    score.push(1);
-                }
-                Segment::Greedy(_) => {
-                    got.next()?;
-                    score.push(0);
-                    return Some(score);
-                }
+            match (segment, rest.next()) {
+                (_, None) => return false,
+                (Segment::Literal(l), Some(value)) if l != *value => return false,
+                (Segment::Greedy(_), Some(_)) => return true,
+                _ => {}
             }
         }
-        got.next().is_none().then_some(score)
+        rest.next().is_none()
+    }
+
+    /// How specific the route is, one number a segment ([`Segment::specificity`]): of two
+    /// routes that take a path, API Gateway sends it to the greater.
+    fn specificity(&self) -> impl Iterator<Item = u8> + '_ {
+        self.segments().map(Segment::specificity)
     }
 
     /// The path's segments (none for `/`).
@@ -149,6 +142,16 @@ pub enum Segment<'a> {
 }
 
 impl<'a> Segment<'a> {
+    /// How specifically it matches a request's segment: a literal before a parameter before a
+    /// greedy rest, as API Gateway chooses among routes.
+    fn specificity(self) -> u8 {
+        match self {
+            Self::Literal(_) => 2,
+            Self::Param(_) => 1,
+            Self::Greedy(_) => 0,
+        }
+    }
+
     fn of(text: &'a str) -> Self {
         match text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
             Some(name) => match name.strip_suffix('+') {
@@ -347,15 +350,16 @@ impl Rules {
 
     /// The rule of [`Rules::route_of`]'s route. `path` may go without its leading slash.
     pub fn rule_of(&self, method: &str, path: &str) -> Option<&Rule> {
+        // The path is split once; most rules differ from it at their first literal.
+        let got: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         self.rules
             .iter()
             .filter(|r| r.route.method == "ANY" || r.route.method.eq_ignore_ascii_case(method))
-            .filter_map(|r| {
-                let score = r.route.specificity(path)?;
-                Some(((score, r.route.method != "ANY"), r))
+            .filter(|r| r.route.matches(&got))
+            .max_by(|a, b| {
+                let exact = |r: &Rule| r.route.method != "ANY";
+                (a.route.specificity().cmp(b.route.specificity())).then(exact(a).cmp(&exact(b)))
             })
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, r)| r)
     }
 
     /// The rule of the route the template declares as `method path` (an HTTP API route key),
@@ -517,6 +521,22 @@ mod tests {
         );
         assert_eq!(of("GET", "/").as_deref(), Some("ANY /"));
         assert_eq!(of("GET", "/other"), None);
+    }
+
+    #[test]
+    fn the_exact_method_wins_over_any_and_a_greedy_rest_needs_a_segment() {
+        let rules = Rules::parse("ANY /files/{proxy+} *; GET /files/{proxy+} admin").unwrap();
+        let of = |m, p| rules.route_of(m, p).map(|r| r.to_string());
+        assert_eq!(
+            of("GET", "/files/a/b").as_deref(),
+            Some("GET /files/{proxy+}")
+        );
+        assert_eq!(
+            of("PUT", "/files/a").as_deref(),
+            Some("ANY /files/{proxy+}")
+        );
+        assert_eq!(of("GET", "/files"), None);
+        assert_eq!(of("GET", "/files/"), None);
     }
 
     #[test]
