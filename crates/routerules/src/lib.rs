@@ -246,6 +246,21 @@ pub struct Rule {
     pub who: Who,
     /// The route's path in an IAM resource ([`Route::pattern`]), worked out once.
     pub pattern: String,
+    /// The path's first segment when it is a literal: a request whose path starts otherwise
+    /// never goes to the route, which is told without reading the rest.
+    head: Option<String>,
+}
+
+impl Rule {
+    /// Whether the route takes the concrete path of segments `got`.
+    fn takes(&self, got: &[&str]) -> bool {
+        let head_fits = match (&self.head, got.first()) {
+            (Some(head), Some(first)) => head == first,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        head_fits && self.route.matches(got)
+    }
 }
 
 /// Every rule of an API, parsed once.
@@ -297,10 +312,15 @@ impl Rules {
                 return Err(RuleError::Duplicate(entry.to_owned()));
             }
             let pattern = route.pattern();
+            let head = match route.segments().next() {
+                Some(Segment::Literal(l)) => Some(l.to_owned()),
+                _ => None,
+            };
             rules.push(Rule {
                 route,
                 who,
                 pattern,
+                head,
             });
         }
         let mut parsed = Self {
@@ -355,7 +375,7 @@ impl Rules {
         self.rules
             .iter()
             .filter(|r| r.route.method == "ANY" || r.route.method.eq_ignore_ascii_case(method))
-            .filter(|r| r.route.matches(&got))
+            .filter(|r| r.takes(&got))
             .max_by(|a, b| {
                 let exact = |r: &Rule| r.route.method != "ANY";
                 (a.route.specificity().cmp(b.route.specificity())).then(exact(a).cmp(&exact(b)))
