@@ -2,6 +2,7 @@
 
 use authcore::TokenError;
 
+use crate::documents::Document;
 use crate::header::HeaderError;
 
 /// The three answers an authorizer can give.
@@ -77,10 +78,9 @@ pub enum Verdict {
         principal: String,
         /// Whether this request's route is one the token may call.
         allowed: bool,
-        /// The route ARNs allowed (`*` where a path parameter stands); none, nothing allowed.
-        allow: Vec<String>,
-        /// The route ARNs denied explicitly.
-        deny: Vec<String>,
+        /// The policy document naming them, for answers with an IAM policy (for a simple
+        /// response, which names none, [`Document::DenyAll`]).
+        policy: Document,
         /// The caller's claims, for the backend.
         context: Vec<(&'static str, String)>,
     },

@@ -12,6 +12,7 @@
 //! flavour's wire format.
 
 pub mod decision;
+pub mod documents;
 pub mod event;
 pub mod header;
 pub mod policy;
@@ -27,8 +28,9 @@ use authcore::{Claims, Config, KeyRing, SigningKey, TokenVerifier};
 use lambda_runtime::LambdaEvent;
 use routerules::Rules;
 
+use crate::documents::{Document, Documents};
 use crate::header::bearer_token;
-use crate::policy::MethodArn;
+use crate::policy::{MethodArn, PolicyBuilder};
 
 pub use decision::{Decision, Outcome, Reason, Verdict};
 pub use event::{AuthorizerEvent, AuthorizerInput, Kind};
@@ -47,6 +49,7 @@ pub struct State {
     refresher: Option<Refresher>,
     v2_format: V2Format,
     rules: Rules,
+    documents: Documents,
 }
 
 /// Reloads the key ring from Secrets Manager when a token names an unknown key, at most once
@@ -103,12 +106,14 @@ impl State {
             refresher,
             v2_format: V2Format::default(),
             rules: Rules::default(),
+            documents: Documents::default(),
         }
     }
 
     /// Grants genuine tokens the routes `rules` let their roles call (without rules, none).
     pub fn with_rules(mut self, rules: Rules) -> Self {
         self.rules = rules;
+        self.documents = Documents::default();
         self
     }
 
@@ -215,8 +220,7 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
         let verdict = Verdict::Grant {
             principal: sub,
             allowed: false,
-            allow: Vec::new(),
-            deny: Vec::new(),
+            policy: Document::DenyAll,
             context,
         };
         return Decision {
@@ -228,15 +232,18 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
     let allowed = request_rule(&state.rules, event, &arn).is_some_and(|r| r.who.admits(&roles));
     // A simple response is a yes or no for this route: no policy to work out or write.
     let simple = event.kind() == Kind::HttpV2 && state.v2_format == V2Format::Simple;
-    let (allow, deny) = match simple {
-        true => (Vec::new(), Vec::new()),
-        false => resources(&arn, &state.rules.policy(&roles)),
+    let policy = match simple {
+        true => Document::DenyAll,
+        false => {
+            let stage = arn.stage_prefix();
+            let build = || document(&stage, &state.rules.policy(&roles));
+            state.documents.get_or_build(&stage, &roles, build)
+        }
     };
     let verdict = Verdict::Grant {
         principal: sub,
         allowed,
-        allow,
-        deny,
+        policy,
         context,
     };
     Decision {
@@ -250,18 +257,10 @@ fn decide(state: &State, claims: Claims, event: &AuthorizerEvent) -> Decision {
     }
 }
 
-/// The ARNs `policy` allows and denies on the stage of `arn`, one allocation each: the stage's
-/// prefix, the verb, the route's pattern.
-fn resources(arn: &MethodArn<'_>, policy: &routerules::Policy<'_>) -> (Vec<String>, Vec<String>) {
-    let prefix = arn.stage_prefix();
-    let prefix = prefix.as_str();
-    let resource = |verb: &str, pattern: &str| {
-        let mut arn = String::with_capacity(prefix.len() + verb.len() + 1 + pattern.len());
-        for part in [prefix, verb, "/", pattern] {
-            arn.push_str(part);
-        }
-        arn
-    };
+/// The document of `policy` on the stage whose route ARNs start with `stage`: an Allow of the
+/// routes granted, a Deny of those they must not reach.
+fn document(stage: &str, policy: &routerules::Policy<'_>) -> Document {
+    let resource = |verb: &str, pattern: &str| [stage, verb, "/", pattern].concat();
     let allow = policy
         .allow
         .iter()
@@ -277,7 +276,12 @@ fn resources(arn: &MethodArn<'_>, policy: &routerules::Policy<'_>) -> (Vec<Strin
         .iter()
         .map(|d| resource(d.verb, &d.rule.pattern))
         .collect();
-    (allow, deny)
+    Document::of(
+        &PolicyBuilder::new()
+            .allow_all(allow)
+            .deny_all(deny)
+            .document(),
+    )
 }
 
 /// The rule of the request's route: an HTTP API 2.0 event's route key (`ANY` when no rule names

@@ -1,21 +1,12 @@
-//! API Gateway Lambda authorizer responses: `methodArn` parsing and an IAM policy builder.
+//! What an authorizer's IAM answer is made of: `methodArn` parsing, the IAM policy document
+//! builder and the context passed to the backend.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
-    ApiGatewayV2CustomAuthorizerIamPolicyResponse,
-};
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::{Deserialize, Serialize};
-
-/// The response a REST API's TOKEN or REQUEST authorizer returns to API Gateway.
-pub type AuthorizerResponse = ApiGatewayCustomAuthorizerResponse<AuthorizerContext>;
-
-/// The IAM policy response of an HTTP API authorizer (payload 1.0, or 2.0 without simple
-/// responses): the REST shape without `usageIdentifierKey`, which HTTP APIs do not have.
-pub type HttpAuthorizerResponse = ApiGatewayV2CustomAuthorizerIamPolicyResponse<AuthorizerContext>;
 
 /// IAM policy language version for every document built here.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -238,23 +229,17 @@ impl Statement {
     }
 }
 
-/// Builds an API Gateway authorizer response. Deny by default: with no statement added,
-/// the policy is an explicit Deny of everything, never an Allow.
-#[derive(Debug, Clone)]
+/// Builds an IAM policy document for an authorizer's answer. Deny by default: with no
+/// statement added, the document is an explicit Deny of everything, never an Allow.
+#[derive(Debug, Clone, Default)]
 pub struct PolicyBuilder {
-    principal_id: String,
     statements: Vec<Statement>,
-    context: AuthorizerContext,
 }
 
 impl PolicyBuilder {
-    /// A builder for `principal_id` (the user the request is made for).
-    pub fn new(principal_id: impl Into<String>) -> Self {
-        Self {
-            principal_id: principal_id.into(),
-            statements: Vec::new(),
-            context: AuthorizerContext::default(),
-        }
+    /// A builder with no statement yet.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Allows `resource` (a method ARN, wildcards allowed).
@@ -284,19 +269,9 @@ impl PolicyBuilder {
         self
     }
 
-    /// Adds `key` to the context passed to the backend (`$context.authorizer.key`).
-    pub fn context(
-        mut self,
-        key: impl Into<Cow<'static, str>>,
-        value: impl Into<ContextValue>,
-    ) -> Self {
-        self.context.insert(key, value);
-        self
-    }
-
     /// The policy document. With no statements it denies everything.
-    fn policy(statements: Vec<Statement>) -> ApiGatewayCustomAuthorizerPolicy {
-        let mut statements = statements;
+    pub fn document(self) -> ApiGatewayCustomAuthorizerPolicy {
+        let mut statements = self.statements;
         if statements.is_empty() {
             statements.push(Statement {
                 effect: IamPolicyEffect::Deny,
@@ -307,24 +282,6 @@ impl PolicyBuilder {
         policy.version = Some(POLICY_VERSION.to_owned());
         policy.statement = statements.into_iter().map(Statement::into_iam).collect();
         policy
-    }
-
-    /// The REST API response. With no statements it denies everything.
-    pub fn build(self) -> AuthorizerResponse {
-        let mut response = AuthorizerResponse::default();
-        response.principal_id = Some(self.principal_id);
-        response.policy_document = Self::policy(self.statements);
-        response.context = self.context;
-        response
-    }
-
-    /// The HTTP API response (IAM policy format). With no statements it denies everything.
-    pub fn build_http(self) -> HttpAuthorizerResponse {
-        let mut response = HttpAuthorizerResponse::default();
-        response.principal_id = Some(self.principal_id);
-        response.policy_document = Self::policy(self.statements);
-        response.context = self.context;
-        response
     }
 }
 
@@ -397,29 +354,6 @@ mod tests {
     }
 
     #[test]
-    fn the_http_api_response_is_the_policy_without_a_usage_key() {
-        let v = serde_json::to_value(
-            PolicyBuilder::new("u")
-                .allow("arn:aws:execute-api:r:1:a/$default/*")
-                .context("sub", "u")
-                .build_http(),
-        )
-        .unwrap();
-        assert_eq!(
-            v,
-            json!({
-                "principalId": "u",
-                "policyDocument": {"Version": "2012-10-17", "Statement": [
-                    {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": ["arn:aws:execute-api:r:1:a/$default/*"]}
-                ]},
-                "context": {"sub": "u"}
-            })
-        );
-        let deny = serde_json::to_value(PolicyBuilder::new("u").build_http()).unwrap();
-        assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
-    }
-
-    #[test]
     fn refuses_malformed_method_arns_with_the_reason() {
         let cases: &[(&str, ArnError)] = &[
             ("", ArnError::NotAnArn),
@@ -469,38 +403,27 @@ mod tests {
     }
 
     #[test]
-    fn builds_the_documented_response_shape() {
+    fn builds_the_documented_policy_document() {
         let arn = MethodArn::parse(ARN).unwrap();
-        let response = PolicyBuilder::new("user-1")
-            .allow(arn.route("*", "*"))
-            .context("sub", "user-1")
-            .context("admin", true)
-            .context("level", 3)
-            .build();
+        let document = PolicyBuilder::new().allow(arn.route("*", "*")).document();
         assert_eq!(
-            serde_json::to_value(&response).unwrap(),
+            serde_json::to_value(&document).unwrap(),
             json!({
-                "principalId": "user-1",
-                "policyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Action": ["execute-api:Invoke"],
-                        "Effect": "Allow",
-                        "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"]
-                    }]
-                },
-                "context": {"admin": true, "level": 3, "sub": "user-1"},
-                // aws_lambda_events always writes it; API Gateway reads null as none.
-                "usageIdentifierKey": null
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": ["execute-api:Invoke"],
+                    "Effect": "Allow",
+                    "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"]
+                }]
             })
         );
     }
 
     #[test]
     fn an_empty_builder_denies_everything() {
-        let v = serde_json::to_value(PolicyBuilder::new("anonymous").build()).unwrap();
+        let v = serde_json::to_value(PolicyBuilder::new().document()).unwrap();
         assert_eq!(
-            v["policyDocument"]["Statement"],
+            v["Statement"],
             json!([{"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": ["*"]}])
         );
         assert!(!v.to_string().contains("Allow"));
@@ -509,13 +432,13 @@ mod tests {
     #[test]
     fn deny_is_explicit_and_kept_in_order() {
         let v = serde_json::to_value(
-            PolicyBuilder::new("u")
+            PolicyBuilder::new()
                 .deny("arn:aws:execute-api:r:1:a/s/DELETE/*")
                 .allow("arn:aws:execute-api:r:1:a/s/GET/*")
-                .build(),
+                .document(),
         )
         .unwrap();
-        let statements = &v["policyDocument"]["Statement"];
+        let statements = &v["Statement"];
         assert_eq!(statements[0]["Effect"], "Deny");
         assert_eq!(statements[1]["Effect"], "Allow");
         assert_eq!(

@@ -28,8 +28,9 @@ use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
 use crate::decision::Verdict;
+use crate::documents::Document;
 use crate::event::Kind;
-use crate::policy::{AuthorizerContext, AuthorizerResponse, HttpAuthorizerResponse, PolicyBuilder};
+use crate::policy::AuthorizerContext;
 
 /// The exact message API Gateway turns into a 401.
 pub const UNAUTHORIZED: &str = "Unauthorized";
@@ -79,68 +80,160 @@ impl V2Format {
 /// The simple response of an HTTP API authorizer (payload 2.0).
 pub type SimpleResponse = ApiGatewayV2CustomAuthorizerSimpleResponse<AuthorizerContext>;
 
+/// The IAM policy answer of a REST API authorizer (TOKEN and REQUEST) and of an HTTP API
+/// authorizer (payload 1.0, and 2.0 without simple responses): the fields of
+/// `aws_lambda_events`' `ApiGatewayCustomAuthorizerResponse` and
+/// `ApiGatewayV2CustomAuthorizerIamPolicyResponse`, with the policy document serialized once
+/// per stage and role set ([`crate::documents`]). `usageIdentifierKey`, optional and only
+/// REST's, is not written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyResponse {
+    /// `sub` of the token.
+    pub principal_id: String,
+    /// What the token may call.
+    pub policy_document: Document,
+    /// The caller's claims, for the backend.
+    pub context: AuthorizerContext,
+}
+
 /// What the authorizer returns, in the format of the event's flavour.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
-    /// REST TOKEN and REQUEST: the IAM policy with `usageIdentifierKey`.
-    Rest(AuthorizerResponse),
-    /// HTTP API 1.0, and 2.0 without simple responses: the IAM policy.
-    Http(HttpAuthorizerResponse),
+    /// REST TOKEN and REQUEST, HTTP API 1.0, and 2.0 without simple responses: the IAM policy.
+    Policy(PolicyResponse),
     /// HTTP API 2.0 with simple responses.
     Simple(SimpleResponse),
 }
 
-/// The IAM policy response of a REST API authorizer, or the `Unauthorized` error.
-pub fn iam_policy(verdict: Verdict) -> Result<AuthorizerResponse, Unauthorized> {
-    policy(verdict).map(PolicyBuilder::build)
-}
-
-/// The policy builder for a genuine token's grant: one Allow statement for the routes it may
-/// call, one Deny for those a wildcard would reach; without either, the builder denies
-/// everything.
-fn policy(verdict: Verdict) -> Result<PolicyBuilder, Unauthorized> {
+/// The IAM policy answer for `verdict`, or the `Unauthorized` error.
+pub fn iam_policy(verdict: Verdict) -> Result<PolicyResponse, Unauthorized> {
     match verdict {
         Verdict::Grant {
             principal,
-            allow,
-            deny,
+            policy,
             context,
             ..
-        } => Ok(context.into_iter().fold(
-            PolicyBuilder::new(principal)
-                .allow_all(allow)
-                .deny_all(deny),
-            |b, (k, v)| b.context(k, v),
-        )),
+        } => {
+            let mut values = AuthorizerContext::default();
+            for (k, v) in context {
+                values.insert(k, v);
+            }
+            Ok(PolicyResponse {
+                principal_id: principal,
+                policy_document: policy,
+                context: values,
+            })
+        }
         Verdict::Unauthorized => Err(Unauthorized),
     }
 }
 
 /// The answer to an event of `kind` (REST's when the payload named none).
 pub fn answer(kind: Option<Kind>, v2: V2Format, verdict: Verdict) -> Result<Answer, Unauthorized> {
-    match (kind, v2) {
-        (None | Some(Kind::Token | Kind::Request), _) => iam_policy(verdict).map(Answer::Rest),
-        (Some(Kind::HttpV1), _) | (Some(Kind::HttpV2), V2Format::IamPolicy) => {
-            policy(verdict).map(|p| Answer::Http(p.build_http()))
-        }
-        (Some(Kind::HttpV2), V2Format::Simple) => {
-            let mut response = SimpleResponse::default();
-            match verdict {
-                Verdict::Grant {
-                    allowed: true,
-                    context,
-                    ..
-                } => {
-                    response.is_authorized = true;
-                    for (k, v) in context {
-                        response.context.insert(k, v);
-                    }
-                }
-                Verdict::Grant { allowed: false, .. } => response.is_authorized = false,
-                Verdict::Unauthorized => return Err(Unauthorized),
+    if (kind, v2) != (Some(Kind::HttpV2), V2Format::Simple) {
+        return iam_policy(verdict).map(Answer::Policy);
+    }
+    let mut response = SimpleResponse::default();
+    match verdict {
+        Verdict::Grant {
+            allowed: true,
+            context,
+            ..
+        } => {
+            response.is_authorized = true;
+            for (k, v) in context {
+                response.context.insert(k, v);
             }
-            Ok(Answer::Simple(response))
+        }
+        Verdict::Grant { allowed: false, .. } => response.is_authorized = false,
+        Verdict::Unauthorized => return Err(Unauthorized),
+    }
+    Ok(Answer::Simple(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyBuilder;
+    use aws_lambda_events::apigw::{
+        ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
+    };
+    use serde_json::{Value, json};
+
+    const HELLO: &str = "arn:aws:execute-api:r:1:a/s/GET/hello";
+
+    fn grant(allowed: bool) -> Verdict {
+        Verdict::Grant {
+            principal: "u1".into(),
+            allowed,
+            policy: Document::of(&PolicyBuilder::new().allow(HELLO).document()),
+            context: vec![("sub", "u1".into()), ("roles", "reader".into())],
+        }
+    }
+
+    #[test]
+    fn the_policy_answer_has_the_documented_shape() {
+        assert_eq!(
+            serde_json::to_value(iam_policy(grant(true)).unwrap()).unwrap(),
+            json!({
+                "principalId": "u1",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [HELLO]}
+                ]},
+                "context": {"roles": "reader", "sub": "u1"}
+            })
+        );
+    }
+
+    #[test]
+    fn the_policy_answer_reads_as_aws_lambda_events_responses_of_both_apis() {
+        let text = serde_json::to_string(&iam_policy(grant(true)).unwrap()).unwrap();
+        let rest: ApiGatewayCustomAuthorizerResponse<Value> = serde_json::from_str(&text).unwrap();
+        let http: ApiGatewayV2CustomAuthorizerIamPolicyResponse<Value> =
+            serde_json::from_str(&text).unwrap();
+        for document in [rest.policy_document, http.policy_document] {
+            assert_eq!(document, PolicyBuilder::new().allow(HELLO).document());
+        }
+        assert_eq!(rest.principal_id.as_deref(), Some("u1"));
+        assert_eq!(http.principal_id.as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn every_flavour_but_simple_responses_gets_the_policy() {
+        for (kind, v2) in [
+            (None, V2Format::Simple),
+            (Some(Kind::Token), V2Format::Simple),
+            (Some(Kind::Request), V2Format::Simple),
+            (Some(Kind::HttpV1), V2Format::Simple),
+            (Some(Kind::HttpV2), V2Format::IamPolicy),
+        ] {
+            let got = answer(kind, v2, grant(false)).unwrap();
+            assert!(matches!(got, Answer::Policy(_)), "{kind:?} {v2:?}");
+        }
+    }
+
+    #[test]
+    fn a_simple_response_says_yes_with_the_context_or_no_without_it() {
+        let yes = answer(Some(Kind::HttpV2), V2Format::Simple, grant(true)).unwrap();
+        assert_eq!(
+            serde_json::to_value(yes).unwrap(),
+            json!({"isAuthorized": true, "context": {"roles": "reader", "sub": "u1"}})
+        );
+        let no = answer(Some(Kind::HttpV2), V2Format::Simple, grant(false)).unwrap();
+        assert_eq!(
+            serde_json::to_value(no).unwrap(),
+            json!({"isAuthorized": false, "context": {}})
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_the_unauthorized_error_in_every_format() {
+        for kind in [None, Some(Kind::Token), Some(Kind::HttpV2)] {
+            for v2 in [V2Format::Simple, V2Format::IamPolicy] {
+                assert_eq!(answer(kind, v2, Verdict::Unauthorized), Err(Unauthorized));
+            }
         }
     }
 }

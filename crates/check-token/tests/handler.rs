@@ -73,8 +73,7 @@ async fn a_valid_token_gets_the_routes_its_roles_may_call_with_the_users_context
                 "Version": "2012-10-17",
                 "Statement": [{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [HELLO_ARN]}]
             },
-            "context": {"sub": "user-123", "email": "demo@example.com", "name": "Demo User", "roles": "reader,writer"},
-            "usageIdentifierKey": null
+            "context": {"sub": "user-123", "email": "demo@example.com", "name": "Demo User", "roles": "reader,writer"}
         })
     );
 }
@@ -183,6 +182,42 @@ async fn a_route_the_roles_may_not_call_is_denied_and_the_policy_still_names_the
         v["policyDocument"]["Statement"],
         json!([{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [HELLO_ARN]}])
     );
+}
+
+#[test]
+fn one_instance_keeps_each_role_set_and_stage_to_its_own_policy() {
+    // One warm instance, as Lambda reuses it: readers and admins in turn, on two stages.
+    let state = state();
+    let admin = |sub: &str| {
+        let mut subject = testkit::demo_subject(sub);
+        subject.roles = vec!["admin".into()];
+        testkit::mint(SECRET, subject, now_seconds())
+    };
+    // The policy statements for `token` calling `GET /{route}` on `stage`.
+    let statements = |token: &str, stage: &str, route: &str| {
+        let arn = format!("abcdef1234/{stage}/GET/{route}");
+        let raw = event("check-token.json", token).replace("abcdef1234/prod/GET/hello", &arn);
+        let decision = authorize(&state, &input(&raw), now_seconds());
+        serde_json::to_value(iam_policy(decision.verdict).unwrap()).unwrap()["policyDocument"]
+            ["Statement"]
+            .clone()
+    };
+    let allows = |stage: &str, route: &str| {
+        let arn = HELLO_ARN.replace("prod/GET/hello", &format!("{stage}/GET/{route}"));
+        json!([{"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [arn]}])
+    };
+    let (reader, admin) = (mint("r1"), admin("a1"));
+    for _ in 0..2 {
+        assert_eq!(
+            statements(&reader, "prod", "hello"),
+            allows("prod", "hello")
+        );
+        assert_eq!(statements(&admin, "prod", "hello"), allows("prod", "admin"));
+        assert_eq!(
+            statements(&reader, "test", "admin"),
+            allows("test", "hello")
+        );
+    }
 }
 
 #[tokio::test]
@@ -336,20 +371,13 @@ async fn every_flavour_allows_a_valid_token_its_routes_in_its_own_format() {
             (Kind::HttpV2, V2Format::Simple) => {
                 json!({"isAuthorized": true, "context": demo_context("user-9")})
             }
-            _ => {
-                let mut v = json!({
-                    "principalId": "user-9",
-                    "policyDocument": {"Version": "2012-10-17", "Statement": [
-                        {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [stage]}
-                    ]},
-                    "context": demo_context("user-9"),
-                });
-                // Only REST's response has a usage plan key.
-                if !kind.is_http_api() {
-                    v["usageIdentifierKey"] = Value::Null;
-                }
-                v
-            }
+            _ => json!({
+                "principalId": "user-9",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [stage]}
+                ]},
+                "context": demo_context("user-9"),
+            }),
         };
         assert_eq!(got, want, "{name} ({kind:?}, {:?})", state.v2_format());
     }
