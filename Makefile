@@ -123,9 +123,12 @@ fuzz:
 	done
 
 ## make bench: criterion benchmarks (authorizer per request, token verification, /token), the
-## refusal-timing check, and cold starts of the Lambda packages through a Runtime API.
+## refusal-timing check, cold starts of the Lambda packages through a Runtime API, and the
+## instructions of a warm authorizer invocation (callgrind: valgrind, apt-get install valgrind).
 bench: venv package
 	cargo bench --workspace --locked
+	cargo build --release --locked -p check-token --bin check-token --example warm_invocations
+	bash scripts/warm-instructions.sh
 
 ## make venv: the project's Python tools, in .venv (quiet and quick when already there).
 venv: $(STAMP)
