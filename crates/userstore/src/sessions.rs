@@ -6,7 +6,8 @@
 //!   user's id, the key of the `by_user` index), `email`, `created_at`, `last_used_at`,
 //!   `ends_at` (the absolute end), `revoked` (boolean), `expires_at` (TTL).
 //! - A refresh token: `pk` = `t#<hash>`, `family`, `issued_at`, `expires_at` (idle end, and
-//!   TTL), `used` (boolean).
+//!   TTL), `used` (boolean); once exchanged, `rotated_at` and `successor` (the next token's
+//!   hash).
 //!
 //! DynamoDB's TTL removes expired items a day or two late: readers check the times themselves.
 
@@ -43,6 +44,10 @@ pub mod attr {
     pub const EXPIRES_AT: &str = "expires_at";
     /// Whether a token was already exchanged.
     pub const USED: &str = "used";
+    /// When a token was exchanged, seconds since the epoch.
+    pub const ROTATED_AT: &str = "rotated_at";
+    /// The hash of the token it was exchanged for.
+    pub const SUCCESSOR: &str = "successor";
 }
 
 /// Where an item of the sessions table is stored: the one place its partition keys are
@@ -108,6 +113,10 @@ pub struct TokenRecord {
     pub expires_at: u64,
     /// Whether it was already exchanged.
     pub used: bool,
+    /// When it was exchanged, if it was.
+    pub rotated_at: Option<u64>,
+    /// The hash of the token it was exchanged for, if it was.
+    pub successor: Option<String>,
 }
 
 /// How a rotation ended.
@@ -263,6 +272,12 @@ impl SessionStore {
             issued_at: number(&item, attr::CREATED_AT),
             expires_at: number(&item, attr::EXPIRES_AT),
             used: flag(&item, attr::USED),
+            rotated_at: item
+                .contains_key(attr::ROTATED_AT)
+                .then(|| number(&item, attr::ROTATED_AT)),
+            successor: item
+                .contains_key(attr::SUCCESSOR)
+                .then(|| text(&item, attr::SUCCESSOR)),
         }))
     }
 
@@ -293,8 +308,9 @@ impl SessionStore {
     }
 
     /// Exchanges the token `old` for `new` in `family` at `now`, in one transaction: `old` is
-    /// marked used only if it was not, `new` is stored (idle end `expires_at`), the family
-    /// stays unrevoked and records its use. Either all of it happens or none.
+    /// marked used (with the time and `new`'s hash) only if it was not, `new` is stored (idle
+    /// end `expires_at`), the family stays unrevoked and records its use. Either all of it
+    /// happens or none.
     pub async fn rotate(
         &self,
         family: &str,
@@ -307,11 +323,15 @@ impl SessionStore {
             Update::builder()
                 .table_name(&self.table)
                 .key(attr::PK, SessionKey::Token(old).pk())
-                .update_expression("SET #u = :yes")
+                .update_expression("SET #u = :yes, #ra = :now, #sx = :next")
                 .condition_expression("#u = :no")
                 .expression_attribute_names("#u", attr::USED)
+                .expression_attribute_names("#ra", attr::ROTATED_AT)
+                .expression_attribute_names("#sx", attr::SUCCESSOR)
                 .expression_attribute_values(":yes", AttributeValue::Bool(true))
                 .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":next", s(new))
                 .build(),
         )?;
         let touch = Self::build(
