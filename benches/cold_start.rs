@@ -142,6 +142,7 @@ fn main() {
                 &[
                     ("JWT_SECRET", &secret),
                     ("LOCKOUT_KEY", testkit::LOCKOUT_KEY),
+                    ("REFRESH_KEY", testkit::REFRESH_KEY),
                 ],
             ),
             &token_request[..],

@@ -39,9 +39,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The local signing key and lockout key: each generated once, kept out of git (.gitignore).
+# The local signing, lockout and refresh keys: each generated once, kept out of git (.gitignore).
 (umask 077; touch "$ENV_FILE")
-for key in JWT_SECRET LOCKOUT_KEY; do
+for key in JWT_SECRET LOCKOUT_KEY REFRESH_KEY; do
   if ! grep -q "^$key=" "$ENV_FILE"; then
     echo "$key=$("$BIN/authctl" secret generate)" >> "$ENV_FILE"
     echo "dev: wrote a new $key to $ENV_FILE"

@@ -20,6 +20,7 @@ fn start(endpoint: &str, secret: &str) -> Function {
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", secret)
         .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+        .env("REFRESH_KEY", testkit::REFRESH_KEY)
         .env("USERS_TABLE", "e2e-users")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
         .env("SESSIONS_TABLE", "SessionsTable");
@@ -142,6 +143,7 @@ fn a_hung_dynamodb_costs_about_a_second_not_five() {
     let mut spec = FunctionSpec::new("authenticate", binary)
         .env("JWT_SECRET", authcore::generate_secret().unwrap())
         .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+        .env("REFRESH_KEY", testkit::REFRESH_KEY)
         .env("USERS_TABLE", "e2e-users")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
         .env("SESSIONS_TABLE", "SessionsTable");

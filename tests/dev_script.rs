@@ -225,10 +225,13 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
             .unwrap_or_default()
             .to_owned()
     };
-    let (jwt_secret, lockout_key) = (value("JWT_SECRET"), value("LOCKOUT_KEY"));
+    let keys = ["JWT_SECRET", "LOCKOUT_KEY", "REFRESH_KEY"].map(value);
     assert!(
-        jwt_secret.len() > 60 && lockout_key.len() > 60 && jwt_secret != lockout_key,
-        "two generated keys in .env"
+        keys.iter().all(|k| k.len() > 60)
+            && keys[0] != keys[1]
+            && keys[1] != keys[2]
+            && keys[0] != keys[2],
+        "three generated keys in .env"
     );
     page_checks(&printed, port, web_port);
 
@@ -280,8 +283,9 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
     for (what, needle) in [
         ("password", password.as_str()),
         ("wrong password", "wrong-password-123"),
-        ("secret", jwt_secret.as_str()),
-        ("lockout key", lockout_key.as_str()),
+        ("secret", keys[0].as_str()),
+        ("lockout key", keys[1].as_str()),
+        ("refresh key", keys[2].as_str()),
         ("a JWT", "eyJ"),
     ] {
         assert!(!all.contains(needle), "{what} reached the logs");

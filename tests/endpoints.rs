@@ -74,13 +74,16 @@ fn only_the_per_service_endpoint_variables_reach_the_local_server() {
     );
     assert_eq!(allowed(&check, &token)["principalId"], "endpoint-user");
 
-    // authenticate: both keys from Secrets Manager, the user from DynamoDB.
+    // authenticate: all three keys from Secrets Manager, the user from DynamoDB.
     let lockout_arn =
         testkit::create_secret_at(&endpoint, "endpoint-lockout-key", testkit::LOCKOUT_KEY);
+    let refresh_arn =
+        testkit::create_secret_at(&endpoint, "endpoint-refresh-key", testkit::REFRESH_KEY);
     let auth = Function::start(
         spec("authenticate", &endpoint)
             .env("JWT_SECRET_ARN", &arn)
             .env("LOCKOUT_KEY_ARN", &lockout_arn)
+            .env("REFRESH_KEY_ARN", &refresh_arn)
             .env("USERS_TABLE", "endpoint-users")
             .env("ATTEMPTS_TABLE", "AttemptsTable")
             .env("SESSIONS_TABLE", "SessionsTable")

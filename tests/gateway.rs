@@ -182,6 +182,12 @@ fn black_box_checks(t: &Target) {
     assert_eq!(rotated.status, 200, "{}", rotated.body);
     let r2 = rotated.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
+    // That answer lost on the way (a tunnel, a killed app): the client retries a second later
+    // and keeps its session, with the same successor.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let retried = refresh(&r1);
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.body["refresh_token"].as_str(), Some(r2.as_str()));
     let fresh = rotated.body["access_token"].as_str().unwrap();
     assert_eq!(t.hello(Some(&format!("Bearer {fresh}"))).status, 200);
     let revoke = |token: &str| {

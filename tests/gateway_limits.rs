@@ -30,6 +30,9 @@ fn the_local_gateway_refuses_what_api_gateway_refuses() {
     options
         .env
         .push(("LOCKOUT_KEY".into(), testkit::LOCKOUT_KEY.into()));
+    options
+        .env
+        .push(("REFRESH_KEY".into(), testkit::REFRESH_KEY.into()));
     options.header_timeout = Duration::from_secs(1);
     let gateway = Arc::new(Gateway::start(&options).unwrap());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

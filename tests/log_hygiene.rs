@@ -21,6 +21,7 @@ fn verbose(binary: &str, endpoint: &str, secret: &str) -> Function {
     let mut spec = FunctionSpec::new(binary, path)
         .env("JWT_SECRET", secret)
         .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+        .env("REFRESH_KEY", testkit::REFRESH_KEY)
         .env("ROUTE_RULES", testkit::ROUTE_RULES)
         .env("USERS_TABLE", "UsersTable")
         .env("ATTEMPTS_TABLE", "AttemptsTable")
@@ -76,7 +77,8 @@ fn no_function_logs_a_secret_even_at_trace() {
         .unwrap_or_else(|| panic!("{issued:?}\n{}", authenticate.logs()))
         .to_owned();
     let refresh_token = body(&issued)["refresh_token"].as_str().unwrap().to_owned();
-    // A refresh, a reuse of the rotated token, and a revocation.
+    // A refresh, its retry, a refresh of the successor, a reuse of the first token, and a
+    // revocation.
     let with_body = |path: &str, b: Value| {
         let mut event: Value =
             serde_json::from_str(&testkit::event("authenticate-json.json", "")).unwrap();
@@ -84,19 +86,17 @@ fn no_function_logs_a_secret_even_at_trace() {
         event["body"] = Value::String(b.to_string());
         event.to_string().into_bytes()
     };
-    let exchange = || {
-        let grant =
-            serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token});
+    let exchange = |token: &str| {
+        let grant = serde_json::json!({"grant_type": "refresh_token", "refresh_token": token});
         authenticate
             .invoke(&with_body("/token", grant), TIMEOUT)
             .unwrap()
     };
-    let refreshed = exchange();
-    let next_refresh = body(&refreshed)["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let reused = exchange();
+    let successor = |out| body(&out)["refresh_token"].as_str().unwrap().to_owned();
+    let first = successor(exchange(&refresh_token));
+    assert_eq!(successor(exchange(&refresh_token)), first, "a retry");
+    let next_refresh = successor(exchange(&first));
+    let reused = exchange(&refresh_token);
     assert_eq!(body(&reused)["error"], "invalid_grant");
     let revoked = authenticate
         .invoke(

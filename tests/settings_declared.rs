@@ -36,6 +36,7 @@ fn values() -> HashMap<&'static str, &'static str> {
     HashMap::from([
         ("JWT_SECRET", "settings-test-key-0123456789abcdef-0123"),
         ("LOCKOUT_KEY", "settings-test-lockout-0123456789abcdef"),
+        ("REFRESH_KEY", "settings-test-refresh-0123456789abcdef"),
         ("USERS_TABLE", "users"),
         ("ATTEMPTS_TABLE", "attempts"),
         ("SESSIONS_TABLE", "sessions"),
@@ -104,7 +105,7 @@ fn the_shipped_env_json_sets_only_declared_variables_and_no_usable_key() {
             Vec::<String>::new(),
             "{function}"
         );
-        for key in ["JWT_SECRET", "LOCKOUT_KEY"] {
+        for key in ["JWT_SECRET", "LOCKOUT_KEY", "REFRESH_KEY"] {
             // A placeholder too short to be a key: start-up says so until one is pasted in.
             let lookup = |name: &str| (name == key).then(|| vars.get(key).cloned()).flatten();
             if let Some(value) = lookup(key) {

@@ -68,11 +68,14 @@ check(by_resource == {
     json.dumps({"Fn::GetAtt": ["SessionsTable", "Arn"]}): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     json.dumps({"Ref": "SigningKey"}): {"secretsmanager:GetSecretValue"},
     json.dumps({"Ref": "LockoutKey"}): {"secretsmanager:GetSecretValue"},
+    json.dumps({"Ref": "RefreshKey"}): {"secretsmanager:GetSecretValue"},
 }, f"authenticate: least privilege per resource, has {by_resource}")
 check(au["Environment"]["Variables"].get("LOCKOUT_KEY_ARN") == {"Ref": "LockoutKey"}, "authenticate gets the lockout key's ARN")
+check(au["Environment"]["Variables"].get("REFRESH_KEY_ARN") == {"Ref": "RefreshKey"}, "authenticate gets the refresh key's ARN")
 for name in ("CheckTokenFunction", "HelloFunction"):
     props, _ = fn(name)
-    check("LockoutKey" not in json.dumps(props), f"{name} cannot read the lockout key")
+    for key in ("LockoutKey", "RefreshKey"):
+        check(key not in json.dumps(props), f"{name} cannot read {key}")
 sessions = res["SessionsTable"]
 sp = sessions["Properties"]
 check(sessions.get("DeletionPolicy") == "Retain", "sessions table kept when the stack is deleted")
@@ -156,7 +159,7 @@ check(table["BillingMode"] == "PAY_PER_REQUEST", "on-demand table")
 check(table["KeySchema"] == [{"AttributeName": "email", "KeyType": "HASH"}], "partition key email")
 check(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, "PITR")
 check(table["SSESpecification"]["SSEEnabled"] is True, "encryption at rest")
-for key in ("SigningKey", "LockoutKey"):
+for key in ("SigningKey", "LockoutKey", "RefreshKey"):
     secret = res[key]["Properties"]["GenerateSecretString"]
     check(res[key]["Type"] == "AWS::SecretsManager::Secret" and secret["PasswordLength"] >= 64, f"{key}: generated secret of 64+ characters")
     check("SecretString" not in res[key]["Properties"], f"{key}: no secret value in the template")

@@ -76,6 +76,9 @@ pub fn serve(
     options
         .env
         .push(("LOCKOUT_KEY".into(), testkit::LOCKOUT_KEY.into()));
+    options
+        .env
+        .push(("REFRESH_KEY".into(), testkit::REFRESH_KEY.into()));
     for (function, k, v) in env_vars {
         options
             .env_vars

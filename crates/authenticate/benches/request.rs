@@ -35,6 +35,7 @@ fn bench(c: &mut Criterion) {
             token,
             rehashed: false,
             refresh: None,
+            retry: false,
         }))
     };
     c.bench_function(

@@ -6,7 +6,8 @@
 //! | `LOCKOUT_KEY_ARN`, `LOCKOUT_KEY` | the lockout's own key ([`lockout::LOCKOUT_KEY`]) | — |
 //! | `USERS_TABLE`, `ATTEMPTS_TABLE`, `SESSIONS_TABLE` | the DynamoDB tables | — |
 //! | `LOCKOUT_THRESHOLD`, `LOCKOUT_MAX_SECONDS`, `LOCKOUT_RESET_SECONDS`, `SOURCE_FAILURE_THRESHOLD`, `ACCOUNT_FAILURE_CEILING` | the lockout policy ([`lockout::LockoutPolicy`]) | |
-//! | `REFRESH_TTL_SECONDS`, `SESSION_MAX_SECONDS` | the sessions' lifetimes ([`SessionPolicy`]) | 7 and 30 days |
+//! | `REFRESH_TTL_SECONDS`, `SESSION_MAX_SECONDS`, `REFRESH_RETRY_SECONDS` | the sessions' lifetimes and retry window ([`SessionPolicy`]) | 7 days, 30 days, 30 s |
+//! | `REFRESH_KEY_ARN`, `REFRESH_KEY` | the key refresh tokens' successors are derived with ([`REFRESH_KEY`]); needed unless `REFRESH_RETRY_SECONDS` is 0 | — |
 //! | `DYNAMODB_TIMEOUT_MS` | one DynamoDB call's whole budget, retries included | `1000` (100 to 30000) |
 //! | `ALLOWED_ORIGINS` | origins whose pages may read the answers ([`authcore::cors`]) | none |
 //! | the AWS variables ([`awsenv::AWS_VARS`]) | region, credentials, endpoints, CA bundle, log level and format | |
@@ -14,6 +15,7 @@
 use std::time::Duration;
 
 use authcore::settings::process_env;
+use authcore::token::refresh::REFRESH_KEY;
 use authcore::{AllowedOrigins, Config, KeySource, SettingsError, Vars};
 use awsenv::AwsEnv;
 use lockout::{LOCKOUT_KEY, LockoutPolicy};
@@ -38,6 +40,8 @@ pub struct Settings {
     pub lockout: LockoutPolicy,
     /// The sessions' lifetimes.
     pub sessions: SessionPolicy,
+    /// Where the key of refresh tokens' successors comes from; none when retries are off.
+    pub refresh_key: Option<KeySource>,
     /// One DynamoDB call's whole budget.
     pub dynamodb_timeout: Duration,
     /// The origins whose pages may read the answers.
@@ -49,20 +53,32 @@ pub struct Settings {
 impl Settings {
     /// Reads every setting from `vars`.
     pub fn read(vars: &Vars<'_>) -> Result<Self, SettingsError> {
+        let token = Config::read(vars)?;
+        let lockout_key = KeySource::read(vars, LOCKOUT_KEY)?;
+        let users_table = vars.required("USERS_TABLE", "name the DynamoDB users table")?;
+        let attempts_table = vars.required(
+            "ATTEMPTS_TABLE",
+            "name the DynamoDB table of failed sign-ins (the template's AttemptsTable)",
+        )?;
+        let sessions_table = vars.required(
+            "SESSIONS_TABLE",
+            "name the DynamoDB sessions table (the template's SessionsTable)",
+        )?;
+        let lockout = LockoutPolicy::read(vars)?;
+        let sessions = SessionPolicy::read(vars)?;
+        let refresh_key = match sessions.retry {
+            0 => None,
+            _ => Some(KeySource::read(vars, REFRESH_KEY)?),
+        };
         Ok(Self {
-            token: Config::read(vars)?,
-            lockout_key: KeySource::read(vars, LOCKOUT_KEY)?,
-            users_table: vars.required("USERS_TABLE", "name the DynamoDB users table")?,
-            attempts_table: vars.required(
-                "ATTEMPTS_TABLE",
-                "name the DynamoDB table of failed sign-ins (the template's AttemptsTable)",
-            )?,
-            sessions_table: vars.required(
-                "SESSIONS_TABLE",
-                "name the DynamoDB sessions table (the template's SessionsTable)",
-            )?,
-            lockout: LockoutPolicy::read(vars)?,
-            sessions: SessionPolicy::read(vars)?,
+            token,
+            lockout_key,
+            users_table,
+            attempts_table,
+            sessions_table,
+            lockout,
+            sessions,
+            refresh_key,
             dynamodb_timeout: timeouts::read(vars)?,
             cors: AllowedOrigins::read(vars)?,
             aws: AwsEnv::read(
@@ -86,11 +102,13 @@ mod tests {
 
     const KEY: &str = "0123456789abcdef0123456789abcdef-local";
     const OTHER: &str = "fedcba9876543210fedcba9876543210-local";
+    const THIRD: &str = "00112233445566778899aabbccddeeff-local";
 
     fn read(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let mut pairs = vec![
             ("JWT_SECRET", KEY),
             ("LOCKOUT_KEY", OTHER),
+            ("REFRESH_KEY", THIRD),
             ("USERS_TABLE", "users"),
             ("ATTEMPTS_TABLE", "attempts"),
             ("SESSIONS_TABLE", "sessions"),
@@ -117,6 +135,31 @@ mod tests {
             err.to_string().starts_with("LOCKOUT_KEY is not set"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_refresh_key_is_its_own_setting_unless_retries_are_off() {
+        let without = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("JWT_SECRET", KEY),
+                ("LOCKOUT_KEY", OTHER),
+                ("USERS_TABLE", "users"),
+                ("ATTEMPTS_TABLE", "attempts"),
+                ("SESSIONS_TABLE", "sessions"),
+            ];
+            pairs.extend_from_slice(extra);
+            let lookup = from_pairs(&pairs);
+            Settings::read(&Vars::new(&lookup))
+        };
+        let err = without(&[]).unwrap_err().to_string();
+        assert!(err.starts_with("REFRESH_KEY is not set"), "{err}");
+        assert!(err.contains("REFRESH_RETRY_SECONDS=0"), "{err}");
+        let off = without(&[("REFRESH_RETRY_SECONDS", "0")]).unwrap();
+        assert!(off.refresh_key.is_none());
+        assert!(matches!(
+            read(&[]).unwrap().refresh_key,
+            Some(KeySource::Inline(_))
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What every request needs, built once at start-up.
 
+use authcore::token::refresh::Successors;
 use authcore::{AllowedOrigins, Config, KeyRing, PasswordHasher, SigningKey, TokenIssuer};
 use lockout::{Guard, LockoutPolicy};
 use userstore::UserStore;
@@ -27,19 +28,31 @@ pub struct State {
     pub cors: AllowedOrigins,
     /// The sessions table: refresh tokens are issued only with one.
     pub sessions: Option<SessionStore>,
-    /// The sessions' lifetimes.
+    /// The sessions' lifetimes and retry window.
     pub session_policy: SessionPolicy,
+    /// Derives rotated refresh tokens' successors; without it, retries are off (a token
+    /// presented again is reuse).
+    pub successors: Option<Successors>,
 }
 
 impl State {
-    /// Builds the state from `settings`: loads the signing and lockout keys, builds the
-    /// DynamoDB client once for the three tables.
+    /// Builds the state from `settings`: loads the signing, lockout and refresh keys, builds
+    /// the DynamoDB client once for the three tables.
     pub async fn start(settings: &Settings) -> Result<Self, secrets::SecretError> {
-        // Both keys in one round trip's time, through one Secrets Manager client.
+        // Every key in one round trip's time, through one Secrets Manager client.
         let (signing, lockout) = (&settings.token.key_source, &settings.lockout_key);
-        let loader = secrets::Loader::new(&settings.aws, &[signing, lockout]);
-        let (ring, lockout_key) = tokio::join!(loader.ring(signing), loader.current(lockout));
-        let ((ring, _), lockout_key) = (ring?, lockout_key?);
+        let refresh = settings.refresh_key.as_ref();
+        let sources: Vec<_> = [signing, lockout].into_iter().chain(refresh).collect();
+        let loader = secrets::Loader::new(&settings.aws, &sources);
+        let refresh_key = async {
+            match refresh {
+                Some(source) => loader.current(source).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (ring, lockout_key, refresh_key) =
+            tokio::join!(loader.ring(signing), loader.current(lockout), refresh_key);
+        let ((ring, _), lockout_key, refresh_key) = (ring?, lockout_key?, refresh_key?);
         let sdk = settings.aws.sdk_config(userstore::ENDPOINT_VAR).build();
         let client = userstore::client(&sdk, settings.dynamodb_timeout);
         let users = UserStore::new(client.clone(), &settings.users_table);
@@ -50,9 +63,11 @@ impl State {
             settings.lockout,
             lockout::counter_hash(&lockout_key),
         );
-        Ok(Self::from_ring(&ring, &settings.token, users, guard)
+        let mut state = Self::from_ring(&ring, &settings.token, users, guard)
             .with_sessions(sessions, settings.sessions)
-            .with_cors(settings.cors.clone()))
+            .with_cors(settings.cors.clone());
+        state.successors = refresh_key.as_ref().map(Successors::new);
+        Ok(state)
     }
 
     /// Builds the state from parts, signing with the ring's current key (named in `kid`).
@@ -75,6 +90,7 @@ impl State {
             cors: AllowedOrigins::None,
             sessions: None,
             session_policy: SessionPolicy::default(),
+            successors: None,
         }
     }
 
@@ -82,6 +98,13 @@ impl State {
     pub fn with_sessions(mut self, store: SessionStore, policy: SessionPolicy) -> Self {
         self.sessions = Some(store);
         self.session_policy = policy;
+        self
+    }
+
+    /// Lets a token presented again within the policy's retry window get the same successor,
+    /// derived with `key` (`REFRESH_KEY`).
+    pub fn with_refresh_key(mut self, key: &SigningKey) -> Self {
+        self.successors = Some(Successors::new(key));
         self
     }
 

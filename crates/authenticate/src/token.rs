@@ -27,6 +27,7 @@ pub async fn endpoint(state: &State, request: &Request, call: &Call<'_>) -> Resp
                 token: r.token,
                 rehashed: false,
                 refresh: Some(r.refresh),
+                retry: r.retry,
             }),
         ),
         Err(e) => ("-", Err(e)),
@@ -56,6 +57,7 @@ fn log(grant: &str, result: &Result<SignedIn, EndpointError>, call: &Call<'_>) {
             email = signed.token.claims.email.as_deref(),
             jti = signed.token.claims.jti.as_deref(),
             rehashed = signed.rehashed,
+            retry = signed.retry,
             cors,
             request_id,
             "token request"

@@ -251,6 +251,7 @@ async fn started(test: &str, signing: &str, lockout: &str) -> State {
     pairs.extend([
         ("JWT_SECRET", signing),
         ("LOCKOUT_KEY", lockout),
+        ("REFRESH_KEY", testkit::REFRESH_KEY),
         ("USERS_TABLE", users.as_str()),
         ("ATTEMPTS_TABLE", attempts.as_str()),
         ("SESSIONS_TABLE", sessions.as_str()),

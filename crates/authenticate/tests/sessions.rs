@@ -30,11 +30,15 @@ fn client() -> aws_sdk_dynamodb::Client {
 /// Fresh tables with one user, and a state with sessions of lifetimes `policy`.
 async fn setup(test: &str, policy: SessionPolicy) -> State {
     let users = UserStore::new(client(), format!("users-{test}"));
-    let attempts = AttemptStore::new(client(), format!("attempts-{test}"));
-    let sessions = SessionStore::new(client(), format!("sessions-{test}"));
+    AttemptStore::new(client(), format!("attempts-{test}"))
+        .create_table()
+        .await
+        .unwrap();
+    SessionStore::new(client(), format!("sessions-{test}"))
+        .create_table()
+        .await
+        .unwrap();
     users.create_table().await.unwrap();
-    attempts.create_table().await.unwrap();
-    sessions.create_table().await.unwrap();
     users
         .create(&User {
             id: Some(authcore::new_user_id().unwrap()),
@@ -47,18 +51,27 @@ async fn setup(test: &str, policy: SessionPolicy) -> State {
         })
         .await
         .unwrap();
+    state_on(test, policy, &testkit::refresh_key())
+}
+
+/// A state on the tables of `test`, with sessions of lifetimes `policy` and `refresh_key`.
+fn state_on(test: &str, policy: SessionPolicy, refresh_key: &authcore::SigningKey) -> State {
     let config = Config::with_secret(SECRET).unwrap();
     State::new(
         config.inline_key().unwrap(),
         &config,
-        users,
+        UserStore::new(client(), format!("users-{test}")),
         authenticate::Guard::for_key(
-            attempts,
+            AttemptStore::new(client(), format!("attempts-{test}")),
             authenticate::LockoutPolicy::default(),
             &testkit::lockout_key(),
         ),
     )
-    .with_sessions(sessions, policy)
+    .with_sessions(
+        SessionStore::new(client(), format!("sessions-{test}")),
+        policy,
+    )
+    .with_refresh_key(refresh_key)
 }
 
 fn post(path: &str, content_type: &str, body: String) -> Request {
@@ -185,25 +198,125 @@ async fn every_refusal_has_the_same_body() {
     );
 }
 
-#[tokio::test]
-async fn twenty_concurrent_refreshes_of_one_token_give_exactly_one_success() {
-    let state = std::sync::Arc::new(setup("concurrent", long()).await);
-    let token = rt(&sign_in(&state).await);
+/// `n` refreshes of `token` at once: the statuses and bodies.
+async fn at_once(state: &std::sync::Arc<State>, token: &str, n: usize) -> Vec<(StatusCode, Value)> {
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let (state, token) = (state.clone(), token.clone());
+    for _ in 0..n {
+        let (state, token) = (state.clone(), token.to_owned());
         tasks.spawn(async move { refresh(&state, &token).await });
     }
-    let mut winners = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        let (status, body) = r.unwrap();
-        match status {
-            StatusCode::OK => winners.push(rt(&body)),
+    tasks.join_all().await
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_and_stragglers_of_one_token_all_get_its_one_successor() {
+    let state = std::sync::Arc::new(setup("concurrent", long()).await);
+    let token = rt(&sign_in(&state).await);
+    // Twenty at once, then ten more 0.3 s later (a second tab, a retry).
+    let mut answers = at_once(&state, &token, 20).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    answers.extend(at_once(&state, &token, 10).await);
+    let successors: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+            rt(body)
+        })
+        .collect();
+    assert_eq!(
+        successors.len(),
+        1,
+        "one successor, the family never branches"
+    );
+    // It works, and its own successor after it: nothing was revoked.
+    let next = successors.first().unwrap();
+    let (status, body) = refresh(&state, next).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(refresh(&state, &rt(&body)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_gets_the_same_successor_and_a_fresh_access_token() {
+    let state = setup("retry", long()).await;
+    let token = rt(&sign_in(&state).await);
+    let (_, lost) = refresh(&state, &token).await; // the answer the client never saw
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (status, retried) = refresh(&state, &token).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(rt(&retried), rt(&lost));
+    assert_ne!(retried["access_token"], lost["access_token"]);
+    assert!(retried["refresh_expires_in"].as_u64().unwrap() <= 7 * 86_400);
+    // The session goes on from the successor.
+    assert_eq!(refresh(&state, &rt(&retried)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn once_the_successor_is_used_the_old_token_again_is_reuse() {
+    let state = setup("successor-used", long()).await;
+    let r1 = rt(&sign_in(&state).await);
+    let r2 = rt(&refresh(&state, &r1).await.1);
+    let (status, third) = refresh(&state, &r2).await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    // Within the window, but r2 has moved on: r1 is a copy, and the family is revoked.
+    let (status, body) = refresh(&state, &r1).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(
+        refresh(&state, &rt(&third)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn a_retry_across_a_refresh_key_change_is_refused_and_revokes_nothing() {
+    let before = setup("key-change", long()).await;
+    let r1 = rt(&sign_in(&before).await);
+    let r2 = rt(&refresh(&before, &r1).await.1);
+    let other =
+        authcore::SigningKey::new(b"another-refresh-key-0123456789abcdef".to_vec()).unwrap();
+    let after = state_on("key-change", long(), &other);
+    let (status, body) = refresh(&after, &r1).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    // The session goes on with the successor the client was given.
+    assert_eq!(refresh(&after, &r2).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn after_the_window_the_old_token_again_is_reuse() {
+    let policy = SessionPolicy { retry: 1, ..long() };
+    let state = setup("window", policy).await;
+    let r1 = rt(&sign_in(&state).await);
+    let r2 = rt(&refresh(&state, &r1).await.1);
+    // Times are whole seconds: two seconds are past a one-second window whatever the rounding.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(refresh(&state, &r1).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refresh(&state, &r2).await.0,
+        StatusCode::BAD_REQUEST,
+        "revoked"
+    );
+}
+
+#[tokio::test]
+async fn with_retries_off_concurrent_refreshes_give_exactly_one_success() {
+    let policy = SessionPolicy { retry: 0, ..long() };
+    let state = std::sync::Arc::new(setup("no-retries", policy).await);
+    let token = rt(&sign_in(&state).await);
+    let answers = at_once(&state, &token, 20).await;
+    for (status, body) in &answers {
+        match *status {
+            StatusCode::OK => {}
             StatusCode::BAD_REQUEST => assert_eq!(body["error"], "invalid_grant"),
             other => panic!("{other}: {body}"),
         }
     }
-    assert_eq!(winners.len(), 1, "exactly one success");
+    let winners = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(winners, 1, "exactly one success");
     // A loser that read the token before the winner's write lost a race (no revocation); one
     // that read it after saw a used token: reuse, and the family is revoked. Either way only
     // the winner's token was ever handed out.
@@ -217,6 +330,7 @@ async fn idle_and_absolute_lifetimes_end_sessions() {
         SessionPolicy {
             idle: 1,
             absolute: 60,
+            ..long()
         },
     )
     .await;
@@ -231,6 +345,7 @@ async fn idle_and_absolute_lifetimes_end_sessions() {
         SessionPolicy {
             idle: 3,
             absolute: 5,
+            ..long()
         },
     )
     .await;

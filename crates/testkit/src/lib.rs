@@ -18,6 +18,15 @@ pub const ROUTE_RULES: &str = "GET /hello *; GET /admin admin";
 /// deployed key.
 pub const LOCKOUT_KEY: &str = "test-lockout-key-0123456789abcdef-0123456789";
 
+/// The key refresh tokens' successors are derived with (`REFRESH_KEY`) in tests: a fixture,
+/// never a deployed key.
+pub const REFRESH_KEY: &str = "test-refresh-key-0123456789abcdef-0123456789";
+
+/// [`REFRESH_KEY`] as a key, for tests that build the state themselves.
+pub fn refresh_key() -> authcore::SigningKey {
+    authcore::SigningKey::new(REFRESH_KEY.as_bytes().to_vec()).expect("a 32-byte key")
+}
+
 /// [`LOCKOUT_KEY`] as a key, for tests that build a lockout guard themselves.
 pub fn lockout_key() -> authcore::SigningKey {
     authcore::SigningKey::new(LOCKOUT_KEY.as_bytes().to_vec()).expect("a 32-byte key")

@@ -23,6 +23,8 @@ pub struct SignedIn {
     pub rehashed: bool,
     /// The refresh token of the session it started (or continued), when sessions are on.
     pub refresh: Option<IssuedRefresh>,
+    /// Whether it answers a refresh token presented again within the retry window.
+    pub retry: bool,
 }
 
 /// Checks the credentials from `source` against the table and issues a token.
@@ -97,6 +99,7 @@ pub async fn sign_in(
         token,
         rehashed,
         refresh,
+        retry: false,
     })
 }
 

@@ -2,18 +2,27 @@
 //! (`grant_type=refresh_token`), and reuse detection (RFC 9700 §4.14).
 //!
 //! Every refresh exchanges the token for a new one of the same family, with one transaction
-//! that marks the old one used only if it was not: of two concurrent refreshes with one token,
-//! exactly one succeeds, and the new token is only handed out once that write has succeeded.
-//! A token presented after it was exchanged is reuse: someone holds a copy, so the whole family
-//! is revoked (the thief's next refresh and the user's fail alike) and `refresh_reuse` is
-//! logged with the family id. The user is read again at each refresh: a disabled or removed
-//! user, or a role change, takes effect at the next refresh.
+//! that marks the old one used only if it was not: of concurrent refreshes with one token,
+//! exactly one writes, and the new token is only handed out once that write has succeeded.
+//!
+//! The new token is the old one's successor, derived from it under `REFRESH_KEY`
+//! (`authcore::token::refresh::Successors`). Within `REFRESH_RETRY_SECONDS` of the rotation,
+//! and while the successor is unused, the old token presented again gets that same successor
+//! and a fresh access token: a retry after a lost answer, the loser of a race, a second tab.
+//! The family never branches. Presented later, or once its successor was used, it is reuse:
+//! someone holds a copy, so the whole family is revoked (the thief's next refresh and the
+//! user's fail alike) and `refresh_reuse` is logged with the family id.
+//!
+//! Refusals of unknown, revoked and reused tokens do the same DynamoDB work (the token, its
+//! family, one revocation), so their time does not tell which it was. The user is read again
+//! at each refresh: a disabled or removed user, or a role change, takes effect at the next
+//! refresh.
 
-use authcore::token::refresh::{hash, new_family_id, new_refresh_token};
+use authcore::token::refresh::{RefreshToken, hash, new_family_id, new_refresh_token};
 use authcore::token::{IssuedToken, now_seconds};
 use authcore::{SettingsError, Vars};
 use userstore::User;
-use userstore::sessions::{Family, Rotation};
+use userstore::sessions::{Family, Rotation, SessionStore, TokenRecord};
 
 use crate::error::{EndpointError, RefreshRefusal};
 use crate::state::State;
@@ -25,6 +34,9 @@ pub struct SessionPolicy {
     pub idle: u64,
     /// `SESSION_MAX_SECONDS`: how long a family lasts from its sign-in, however often used.
     pub absolute: u64,
+    /// `REFRESH_RETRY_SECONDS`: how long after a rotation the token exchanged may be presented
+    /// again for the same successor (a retry after a lost answer, a second tab); 0, never.
+    pub retry: u64,
 }
 
 impl Default for SessionPolicy {
@@ -32,6 +44,7 @@ impl Default for SessionPolicy {
         Self {
             idle: 7 * 86_400,
             absolute: 30 * 86_400,
+            retry: 30,
         }
     }
 }
@@ -45,6 +58,7 @@ impl SessionPolicy {
         let policy = Self {
             idle: vars.number("REFRESH_TTL_SECONDS", d.idle, range.clone())?,
             absolute: vars.number("SESSION_MAX_SECONDS", d.absolute, range)?,
+            retry: vars.number("REFRESH_RETRY_SECONDS", d.retry, 0..=300)?,
         };
         if policy.idle > policy.absolute {
             return Err(SettingsError::Invalid {
@@ -113,7 +127,13 @@ pub struct Refreshed {
     pub token: IssuedToken,
     /// The next refresh token.
     pub refresh: IssuedRefresh,
+    /// Whether the token had been exchanged already and this is its successor again.
+    pub retry: bool,
 }
+
+/// The id of no family: what an unknown token's refusal reads and revokes, so that it does the
+/// same DynamoDB work as the others.
+const NO_FAMILY: &str = "00000000000000000000000000000000";
 
 /// Exchanges `presented` for a new access token and refresh token.
 pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, EndpointError> {
@@ -125,33 +145,25 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
         return refuse(RefreshRefusal::Malformed);
     };
     let now = now_seconds();
-    let Some(record) = sessions.token(&old).await.map_err(unavailable)? else {
-        return refuse(RefreshRefusal::Unknown);
-    };
-    let Some(family) = sessions.family(&record.family).await.map_err(unavailable)? else {
-        return refuse(RefreshRefusal::Unknown);
+    let record = sessions.token(&old).await.map_err(unavailable)?;
+    let id = record.as_ref().map_or(NO_FAMILY, |r| r.family.as_str());
+    let family = sessions.family(id).await.map_err(unavailable)?;
+    let (Some(record), Some(family)) = (record, family) else {
+        return refuse_revoking(sessions, NO_FAMILY, RefreshRefusal::Unknown).await;
     };
     if family.revoked {
-        return refuse(RefreshRefusal::Revoked);
+        return refuse_revoking(sessions, &family.id, RefreshRefusal::Revoked).await;
     }
     if record.used {
-        sessions.revoke(&family.id).await.map_err(unavailable)?;
-        tracing::warn!(family = %family.id, "refresh_reuse: a rotated refresh token was used again; its family is revoked");
-        return refuse(RefreshRefusal::Reused);
+        return again(state, sessions, presented, &record, &family, now).await;
     }
     if record.expires_at <= now || family.ends_at <= now {
         return refuse(RefreshRefusal::Expired);
     }
-    let user = state.users.get(&family.email).await.map_err(unavailable)?;
-    let user = match user {
-        Some(u) if u.id.as_deref() == Some(family.user_id.as_str()) => u,
-        _ => return refuse(RefreshRefusal::UserGone),
-    };
-    if user.disabled {
-        return refuse(RefreshRefusal::Disabled);
-    }
-    let Some(next) = new_refresh_token() else {
-        return Err(EndpointError::SigningFailed);
+    let user = current_user(state, &family).await?;
+    let next = match &state.successors {
+        Some(successors) => successors.of(presented),
+        None => new_refresh_token().ok_or(EndpointError::SigningFailed)?,
     };
     let expires_at = (now + state.session_policy.idle).min(family.ends_at);
     match sessions
@@ -159,16 +171,116 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
         .await
         .map_err(unavailable)?
     {
-        Rotation::Rotated => {}
-        Rotation::Lost => return refuse(RefreshRefusal::LostRace),
+        Rotation::Rotated => issue(state, &family, user, next, expires_at - now, false),
+        Rotation::Lost if !retries_on(state) => refuse(RefreshRefusal::LostRace),
+        // A concurrent refresh with the same token wrote first: its successor is this one's.
+        Rotation::Lost => match sessions.token(&old).await.map_err(unavailable)? {
+            Some(record) => again(state, sessions, presented, &record, &family, now).await,
+            None => refuse(RefreshRefusal::LostRace),
+        },
     }
-    let token = super::access_token(state, family.user_id, user)?;
+}
+
+/// A token presented again after its rotation: its successor once more while the retry window
+/// is open and the successor unused; otherwise reuse, and the family is revoked.
+async fn again(
+    state: &State,
+    sessions: &SessionStore,
+    presented: &str,
+    record: &TokenRecord,
+    family: &Family,
+    now: u64,
+) -> Result<Refreshed, EndpointError> {
+    match retry(state, presented, record, now) {
+        Retry::Successor(next) => {
+            let stored = sessions.token(&next.hash).await.map_err(unavailable)?;
+            if let Some(successor) = stored.filter(|s| !s.used && s.expires_at > now) {
+                let user = current_user(state, family).await?;
+                let expires_in = successor.expires_at - now;
+                return issue(state, family, user, next, expires_in, true);
+            }
+        }
+        Retry::OtherKey => {
+            return Err(EndpointError::BadRefreshToken(RefreshRefusal::LostRace));
+        }
+        Retry::Closed => {}
+    }
+    tracing::warn!(family = %family.id, "refresh_reuse: a rotated refresh token was used again; its family is revoked");
+    refuse_revoking(sessions, &family.id, RefreshRefusal::Reused).await
+}
+
+/// What a token presented again may get.
+enum Retry {
+    /// The successor recorded at its rotation.
+    Successor(RefreshToken),
+    /// Within the window, but the key changed since its rotation: the successor worked out now
+    /// is another, which is never handed out. Refused, nothing revoked.
+    OtherKey,
+    /// Retries are off, or the window is over: reuse.
+    Closed,
+}
+
+/// Whether a token presented again may get its successor again (a key and a window).
+fn retries_on(state: &State) -> bool {
+    state.successors.is_some() && state.session_policy.retry > 0
+}
+
+/// What a retry of `presented`, exchanged as `record` says, may get at `now`.
+fn retry(state: &State, presented: &str, record: &TokenRecord, now: u64) -> Retry {
+    let (Some(successors), Some(rotated_at)) = (&state.successors, record.rotated_at) else {
+        return Retry::Closed;
+    };
+    if !retries_on(state) || now >= rotated_at.saturating_add(state.session_policy.retry) {
+        return Retry::Closed;
+    }
+    let next = successors.of(presented);
+    match record.successor.as_deref() == Some(next.hash.as_str()) {
+        true => Retry::Successor(next),
+        false => Retry::OtherKey,
+    }
+}
+
+/// Refuses for `why` after revoking `family`: for reuse the revocation is the point; for an
+/// unknown or revoked token it is the same write, so that every refusal costs the same.
+async fn refuse_revoking(
+    sessions: &SessionStore,
+    family: &str,
+    why: RefreshRefusal,
+) -> Result<Refreshed, EndpointError> {
+    sessions.revoke(family).await.map_err(unavailable)?;
+    Err(EndpointError::BadRefreshToken(why))
+}
+
+/// The family's user as stored now: still there under the same id, and not disabled.
+async fn current_user(state: &State, family: &Family) -> Result<User, EndpointError> {
+    let user = state.users.get(&family.email).await.map_err(unavailable)?;
+    let user = match user {
+        Some(u) if u.id.as_deref() == Some(family.user_id.as_str()) => u,
+        _ => return Err(EndpointError::BadRefreshToken(RefreshRefusal::UserGone)),
+    };
+    if user.disabled {
+        return Err(EndpointError::BadRefreshToken(RefreshRefusal::Disabled));
+    }
+    Ok(user)
+}
+
+/// The answer of a refresh: an access token for `user` and the refresh token `next`.
+fn issue(
+    state: &State,
+    family: &Family,
+    user: User,
+    next: RefreshToken,
+    expires_in: u64,
+    retry: bool,
+) -> Result<Refreshed, EndpointError> {
+    let token = super::access_token(state, family.user_id.clone(), user)?;
     Ok(Refreshed {
         token,
         refresh: IssuedRefresh {
             token: next.token,
-            expires_in: expires_at - now,
+            expires_in,
         },
+        retry,
     })
 }
 

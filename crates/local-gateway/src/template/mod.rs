@@ -261,7 +261,10 @@ mod tests {
         assert_eq!(f.env["USERS_TABLE"], "UsersTable");
         assert_eq!(f.env["TOKEN_TTL_SECONDS"], "900");
         assert_eq!(f.env["JWT_ISSUER"], "lambda-auth");
-        assert_eq!(f.secret_vars, ["JWT_SECRET_ARN", "LOCKOUT_KEY_ARN"]);
+        assert_eq!(
+            f.secret_vars,
+            ["JWT_SECRET_ARN", "LOCKOUT_KEY_ARN", "REFRESH_KEY_ARN"]
+        );
         assert!(!f.env.contains_key("JWT_SECRET_ARN"));
     }
 
