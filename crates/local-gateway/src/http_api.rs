@@ -78,6 +78,7 @@ fn message(status: StatusCode) -> Response<Bytes> {
         StatusCode::NOT_FOUND => "Not Found",
         StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
         StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+        StatusCode::TOO_MANY_REQUESTS => "Too Many Requests",
         _ => "Internal Server Error",
     };
     json_response(status, json!({ "message": text }).to_string())
@@ -225,6 +226,13 @@ impl Gateway {
         let Some((route, path_params)) = api.route(req.method().as_str(), req.uri().path()) else {
             return (message(StatusCode::NOT_FOUND), CacheUse::None);
         };
+        let limit = route
+            .method_and_path()
+            .and_then(|(method, path)| api.throttles.limit(method, path))
+            .or(api.throttles.default);
+        if !self.buckets.admit(&route.key, limit) {
+            return (message(StatusCode::TOO_MANY_REQUESTS), CacheUse::None);
+        }
         let (context, cache) = match &route.authorizer {
             None => (None, CacheUse::None),
             Some(name) => match self.authorize_http(name, &api.authorizers[name], route, req, peer)

@@ -18,6 +18,7 @@ pub mod http_api;
 pub mod policy;
 mod rest;
 pub mod template;
+pub mod throttle;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -292,6 +293,7 @@ pub struct Gateway {
     header_timeout: Duration,
     region: String,
     next_id: AtomicU64,
+    buckets: throttle::Buckets,
 }
 
 impl Gateway {
@@ -325,6 +327,7 @@ impl Gateway {
             header_timeout: options.header_timeout,
             region: options.region.clone(),
             next_id: AtomicU64::new(1),
+            buckets: throttle::Buckets::default(),
         })
     }
 

@@ -61,6 +61,19 @@ impl Gateway {
             );
             return (missing, CacheUse::None);
         };
+        let limit = self.stack.rest_throttles.limit(&route.method, &route.path);
+        if !self
+            .buckets
+            .admit(&format!("{} {}", route.method, route.path), limit)
+        {
+            let throttled = self.gateway_response(
+                "THROTTLED",
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                "message",
+            );
+            return (throttled, CacheUse::None);
+        }
         let (authorizer, cache) = match &route.authorizer {
             None => (None, CacheUse::None),
             Some(name) => match self.authorize(name, req) {

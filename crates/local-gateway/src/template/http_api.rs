@@ -70,6 +70,8 @@ pub struct HttpApi {
     pub authorizers: HashMap<String, HttpAuthorizer>,
     /// Its CORS configuration, if any.
     pub cors: Option<HttpCors>,
+    /// Its stage's throttles (`DefaultRouteSettings`, `RouteSettings`).
+    pub throttles: super::Throttles,
 }
 
 impl HttpApi {

@@ -9,6 +9,7 @@ mod functions;
 pub mod http_api;
 mod intrinsics;
 pub mod rest;
+mod throttles;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use error::TemplateError;
 pub use functions::FunctionDef;
 pub use http_api::{HttpApi, HttpAuthorizer, HttpCors, HttpRoute};
 pub use rest::{Authorizer, GatewayResponse, RestCors, Route};
+pub use throttles::{Limit, Throttles};
 
 use error::unsupported;
 use events::match_path;
@@ -26,6 +28,7 @@ use functions::function;
 use http_api::{http_authorizers, http_cors, http_routes};
 use intrinsics::{Resolver, get, parameters};
 use rest::{api_routes, authorizers, gateway_responses, rest_cors};
+use throttles::{http_throttles, rest_throttles};
 
 /// Everything the gateway serves.
 #[derive(Debug, Clone)]
@@ -44,6 +47,8 @@ pub struct Stack {
     pub http_api: Option<HttpApi>,
     /// The REST API's `Cors`, if any.
     pub rest_cors: Option<RestCors>,
+    /// The REST API stage's throttles (`MethodSettings`).
+    pub rest_throttles: Throttles,
 }
 
 impl Stack {
@@ -100,6 +105,7 @@ impl Stack {
         }
         Ok(Self {
             rest_cors: rest_cors(&r, rest.props)?,
+            rest_throttles: rest_throttles(&r, rest.props)?,
             gateway_responses: gateway_responses(&r, rest.props)?,
             stage: rest.stage,
             routes,
@@ -207,6 +213,7 @@ impl<'a> HttpDoc<'a> {
                 routes: Vec::new(),
                 authorizers: http_authorizers(r, props)?,
                 cors: http_cors(r, props)?,
+                throttles: http_throttles(r, props)?,
             },
             default_authorizer: get(props, &["Auth", "DefaultAuthorizer"])
                 .and_then(Value::as_str)
@@ -233,6 +240,30 @@ mod tests {
     use std::time::Duration;
 
     const TEMPLATE: &str = include_str!("../../../../template.yaml");
+
+    #[test]
+    fn reads_each_stages_throttles_with_the_sign_in_routes_own() {
+        let overrides = HashMap::from([
+            ("TokenThrottlingRateLimit".to_owned(), "3".to_owned()),
+            ("ThrottlingBurstLimit".to_owned(), "50".to_owned()),
+        ]);
+        let stack = Stack::parse(TEMPLATE, &overrides).unwrap();
+        let http = &stack.http_api.as_ref().unwrap().throttles;
+        for throttles in [&stack.rest_throttles, http] {
+            let stage = Limit {
+                rate: 100.0,
+                burst: 50,
+            };
+            let token = Limit {
+                rate: 3.0,
+                burst: 20,
+            };
+            assert_eq!(throttles.default, Some(stage));
+            assert_eq!(throttles.limit("POST", "/token"), Some(token));
+            assert_eq!(throttles.limit("GET", "/hello"), Some(stage));
+            assert_eq!(throttles.limit("POST", "/revoke"), Some(stage));
+        }
+    }
 
     #[test]
     fn reads_the_projects_template() {
