@@ -132,7 +132,8 @@ async function refreshTokens() {
     return false;
   }
   try {
-    const response = await fetch(`${apiBase()}/token`, {
+    // /refresh, not /token: its throttle is its own, so a flood of sign-ins cannot starve it.
+    const response = await fetch(`${apiBase()}/refresh`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ grant_type: "refresh_token", refresh_token: current.refresh }),

@@ -95,6 +95,9 @@ pub enum EndpointError {
     /// A grant type other than `password`.
     #[error("only grant_type=password and grant_type=refresh_token are supported")]
     UnsupportedGrantType,
+    /// A password grant sent to `/refresh`, which takes refresh tokens only.
+    #[error("/refresh takes grant_type=refresh_token only: sign in at /token")]
+    PasswordAtRefresh,
     /// The email or password is wrong, or the account may not sign in.
     #[error("the email or password is incorrect")]
     InvalidGrant(Refusal),
@@ -123,7 +126,7 @@ impl EndpointError {
     /// The OAuth `error` code.
     pub fn oauth_error(&self) -> &'static str {
         match self {
-            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedGrantType | Self::PasswordAtRefresh => "unsupported_grant_type",
             Self::InvalidGrant(_) | Self::BadRefreshToken(_) => "invalid_grant",
             Self::StoreUnavailable | Self::SigningFailed => "temporarily_unavailable",
             _ => "invalid_request",
@@ -157,6 +160,7 @@ impl EndpointError {
             Self::MissingField(_) => "missing_field",
             Self::PasswordTooLong => "password_too_long",
             Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::PasswordAtRefresh => "password_at_refresh",
             Self::InvalidGrant(refusal) => match refusal {
                 Refusal::UnknownEmail => "unknown_email",
                 Refusal::WrongPassword => "wrong_password",

@@ -1,5 +1,7 @@
 //! `authenticate`: `POST /token` exchanges an email and password (or a refresh token) for a
-//! short-lived token; `POST /revoke` ends a session.
+//! short-lived token; `POST /refresh` takes refresh tokens only, behind a throttle of its own,
+//! so that a flood of sign-ins cannot starve the refreshes of users already signed in;
+//! `POST /revoke` ends a session.
 //!
 //! Bodies: JSON `{"email": ..., "password": ...}`, or the OAuth 2.0 password grant as
 //! `application/x-www-form-urlencoded` (`grant_type=password&username=...&password=...`).
@@ -40,8 +42,10 @@ pub use state::State;
 /// The endpoints this function serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
-    /// `POST /token`.
+    /// `POST /token`: every grant.
     Token,
+    /// `POST /refresh`: the refresh grant only.
+    Refresh,
     /// `POST /revoke`.
     Revoke,
 }
@@ -52,6 +56,7 @@ impl Endpoint {
     pub fn of(path: &str) -> Self {
         match path.trim_end_matches('/').rsplit('/').next() {
             Some("revoke") => Self::Revoke,
+            Some("refresh") => Self::Refresh,
             _ => Self::Token,
         }
     }
@@ -90,7 +95,10 @@ pub async fn handle(
         },
     };
     let mut response = match Endpoint::of(request.uri().path()) {
-        Endpoint::Token => token::endpoint(state, &request, &call).await,
+        Endpoint::Token => token::endpoint(state, &request, &call, token::Grants::All).await,
+        Endpoint::Refresh => {
+            token::endpoint(state, &request, &call, token::Grants::RefreshOnly).await
+        }
         Endpoint::Revoke => revoke::endpoint(state, &request, &call).await,
     };
     state.cors.apply(origin, response.headers_mut());
@@ -107,6 +115,8 @@ mod tests {
         assert_eq!(Endpoint::of("/revoke/"), Endpoint::Revoke);
         assert_eq!(Endpoint::of("/token"), Endpoint::Token);
         assert_eq!(Endpoint::of("/prod/token"), Endpoint::Token);
+        assert_eq!(Endpoint::of("/prod/refresh"), Endpoint::Refresh);
+        assert_eq!(Endpoint::of("/refresh"), Endpoint::Refresh);
     }
 
     #[test]

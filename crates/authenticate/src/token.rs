@@ -1,4 +1,5 @@
-//! `POST /token`: the password grant (sign-in) and the refresh grant (RFC 6749).
+//! `POST /token`: the password grant (sign-in) and the refresh grant (RFC 6749); `POST
+//! /refresh`: the refresh grant alone.
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use lockout::Source;
@@ -10,12 +11,31 @@ use crate::request::{Call, Grant, parse_grant};
 use crate::response::respond;
 use crate::state::State;
 
-/// Answers one `/token` request and logs its one event.
-pub async fn endpoint(state: &State, request: &Request, call: &Call<'_>) -> Response<Body> {
+/// Which grants an endpoint takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grants {
+    /// `/token`: passwords and refresh tokens.
+    All,
+    /// `/refresh`: refresh tokens; a password there is `unsupported_grant_type`, so that
+    /// sign-ins cannot use the refreshes' throttle.
+    RefreshOnly,
+}
+
+/// Answers one `/token` or `/refresh` request and logs its one event.
+pub async fn endpoint(
+    state: &State,
+    request: &Request,
+    call: &Call<'_>,
+    grants: Grants,
+) -> Response<Body> {
     let source = Source::from_address(source_ip(request));
     let parsed = match call.undecodable_body {
         true => Err(EndpointError::UndecodableBody),
         false => parse_grant(request.method(), call.content_type, request.body().as_ref()),
+    };
+    let parsed = match (parsed, grants) {
+        (Ok(Grant::Password(_)), Grants::RefreshOnly) => Err(EndpointError::PasswordAtRefresh),
+        (parsed, _) => parsed,
     };
     let (grant, result) = match parsed {
         Ok(Grant::Password(credentials)) => {

@@ -165,6 +165,24 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_whole_family() {
 }
 
 #[tokio::test]
+async fn refresh_takes_refresh_tokens_only() {
+    let state = setup("refresh-endpoint", long()).await;
+    let r1 = rt(&sign_in(&state).await);
+    let body = json!({"grant_type": "refresh_token", "refresh_token": r1}).to_string();
+    let (status, refreshed) = call(&state, post("/prod/refresh", "application/json", body)).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_ne!(rt(&refreshed), r1);
+    // A password there is refused: sign-ins cannot use the refreshes' throttle.
+    let body = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
+    let (status, refused) = call(&state, post("/refresh", "application/json", body)).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+    );
+    assert!(refused.get("access_token").is_none());
+}
+
+#[tokio::test]
 async fn every_refusal_has_the_same_body() {
     let state = setup("refusals", long()).await;
     let signed = sign_in(&state).await;

@@ -260,6 +260,11 @@ mod tests {
             };
             assert_eq!(throttles.default, Some(stage));
             assert_eq!(throttles.limit("POST", "/token"), Some(token));
+            let refresh = Limit {
+                rate: 10.0,
+                burst: 20,
+            };
+            assert_eq!(throttles.limit("POST", "/refresh"), Some(refresh));
             assert_eq!(throttles.limit("GET", "/hello"), Some(stage));
             assert_eq!(throttles.limit("POST", "/revoke"), Some(stage));
         }
