@@ -19,6 +19,7 @@ pub mod policy;
 mod rest;
 pub mod template;
 pub mod throttle;
+pub mod waf;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -294,6 +295,7 @@ pub struct Gateway {
     region: String,
     next_id: AtomicU64,
     buckets: throttle::Buckets,
+    sources: waf::Sources,
 }
 
 impl Gateway {
@@ -328,6 +330,7 @@ impl Gateway {
             region: options.region.clone(),
             next_id: AtomicU64::new(1),
             buckets: throttle::Buckets::default(),
+            sources: waf::Sources::default(),
         })
     }
 

@@ -48,6 +48,9 @@ impl Gateway {
         req: &Request<Bytes>,
         peer: Option<SocketAddr>,
     ) -> (Response<Bytes>, CacheUse) {
+        if let Some(blocked) = self.waf_block(req, peer) {
+            return (blocked, CacheUse::None);
+        }
         if let Some(preflight) = self.rest_preflight(req) {
             return (preflight, CacheUse::None);
         }
@@ -106,6 +109,23 @@ impl Gateway {
             )
         };
         (response.unwrap_or_else(failed), cache)
+    }
+
+    /// The answer of the web ACL's rule that blocks `req` from `peer`, if one does (WAF sees
+    /// every request to the stage first).
+    fn waf_block(&self, req: &Request<Bytes>, peer: Option<SocketAddr>) -> Option<Response<Bytes>> {
+        let source = peer?.ip();
+        let rule = self
+            .sources
+            .check(&self.stack.rest_waf, req.uri().path(), source)?;
+        eprintln!("waf: {} blocked {source} ({})", rule.name, req.uri().path());
+        let mut response = Response::new(Bytes::from(rule.body.clone()));
+        *response.status_mut() = StatusCode::from_u16(rule.status).unwrap_or(StatusCode::FORBIDDEN);
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        Some(response)
     }
 
     /// The answer of SAM's `OPTIONS` mock method to a request on a path of the API that has no

@@ -10,6 +10,7 @@ pub mod http_api;
 mod intrinsics;
 pub mod rest;
 mod throttles;
+mod waf;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,6 +22,7 @@ pub use functions::FunctionDef;
 pub use http_api::{HttpApi, HttpAuthorizer, HttpCors, HttpRoute};
 pub use rest::{Authorizer, GatewayResponse, RestCors, Route};
 pub use throttles::{Limit, Throttles};
+pub use waf::{PathMatch, RateRule, Waf};
 
 use error::unsupported;
 use events::match_path;
@@ -29,6 +31,7 @@ use http_api::{http_authorizers, http_cors, http_routes};
 use intrinsics::{Resolver, get, parameters};
 use rest::{api_routes, authorizers, gateway_responses, rest_cors};
 use throttles::{http_throttles, rest_throttles};
+use waf::rest_waf;
 
 /// Everything the gateway serves.
 #[derive(Debug, Clone)]
@@ -49,6 +52,8 @@ pub struct Stack {
     pub rest_cors: Option<RestCors>,
     /// The REST API stage's throttles (`MethodSettings`).
     pub rest_throttles: Throttles,
+    /// The rules of the web ACL on the REST API's stage, when the template creates one.
+    pub rest_waf: Waf,
 }
 
 impl Stack {
@@ -106,6 +111,7 @@ impl Stack {
         Ok(Self {
             rest_cors: rest_cors(&r, rest.props)?,
             rest_throttles: rest_throttles(&r, rest.props)?,
+            rest_waf: rest_waf(&r, resources)?,
             gateway_responses: gateway_responses(&r, rest.props)?,
             stage: rest.stage,
             routes,
@@ -268,6 +274,30 @@ mod tests {
             assert_eq!(throttles.limit("GET", "/hello"), Some(stage));
             assert_eq!(throttles.limit("POST", "/revoke"), Some(stage));
         }
+    }
+
+    #[test]
+    fn the_sign_in_web_acl_is_read_only_when_the_template_creates_it() {
+        let off = Stack::parse(TEMPLATE, &HashMap::new()).unwrap();
+        assert_eq!(off.rest_waf, Waf::default());
+        let overrides = HashMap::from([
+            ("SignInWaf".to_owned(), "on".to_owned()),
+            ("SignInWafRateLimit".to_owned(), "10".to_owned()),
+            ("SignInWafWindowSeconds".to_owned(), "60".to_owned()),
+        ]);
+        let on = Stack::parse(TEMPLATE, &overrides).unwrap();
+        let [rule] = &on.rest_waf.rules[..] else {
+            panic!("{:?}", on.rest_waf);
+        };
+        assert_eq!(
+            (rule.limit, rule.window_seconds, rule.status),
+            (10, 60, 429)
+        );
+        assert_eq!(rule.body, r#"{"message":"Too Many Requests"}"#);
+        for path in ["/prod/token", "/refresh", "/prod/Revoke"] {
+            assert!(rule.paths.iter().any(|p| p.matches(path)), "{path}");
+        }
+        assert!(!rule.paths.iter().any(|p| p.matches("/hello")));
     }
 
     #[test]
