@@ -5,7 +5,7 @@
 //! | `JWT_SECRET_ARN`, `JWT_SECRET`, `JWT_PREVIOUS_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`, `TOKEN_TTL_SECONDS` | the token settings ([`authcore::config`]) | |
 //! | `LOCKOUT_KEY_ARN`, `LOCKOUT_KEY` | the lockout's own key ([`lockout::LOCKOUT_KEY`]) | — |
 //! | `USERS_TABLE`, `ATTEMPTS_TABLE`, `SESSIONS_TABLE` | the DynamoDB tables | — |
-//! | `LOCKOUT_THRESHOLD`, `LOCKOUT_MAX_SECONDS`, `LOCKOUT_RESET_SECONDS`, `SOURCE_FAILURE_THRESHOLD`, `ACCOUNT_FAILURE_CEILING` | the lockout policy ([`lockout::LockoutPolicy`]) | |
+//! | `LOCKOUT_THRESHOLD`, `LOCKOUT_MAX_SECONDS`, `LOCKOUT_RESET_SECONDS`, `SOURCE_FAILURE_THRESHOLD`, `ACCOUNT_FAILURE_CEILING`, `ACCOUNT_CEILING_WINDOW_SECONDS` | the lockout policy ([`lockout::LockoutPolicy`]) | |
 //! | `REFRESH_TTL_SECONDS`, `SESSION_MAX_SECONDS`, `REFRESH_RETRY_SECONDS` | the sessions' lifetimes and retry window ([`SessionPolicy`]) | 7 days, 30 days, 30 s |
 //! | `REFRESH_KEY_ARN`, `REFRESH_KEY` | the key refresh tokens' successors are derived with ([`REFRESH_KEY`]); needed unless `REFRESH_RETRY_SECONDS` is 0 | — |
 //! | `DYNAMODB_TIMEOUT_MS` | one DynamoDB call's whole budget, retries included | `1000` (100 to 30000) |

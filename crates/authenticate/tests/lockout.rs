@@ -301,3 +301,126 @@ async fn rotating_the_signing_key_keeps_every_hold_and_rotating_the_lockout_key_
             .is_ok()
     );
 }
+
+/// One failed attempt on `email` from `source` at `now_ms`, reserved and settled; whether it was
+/// held instead (and by what).
+async fn fail(
+    guard: &authenticate::Guard,
+    email: &str,
+    source: &str,
+    now_ms: u64,
+) -> Option<lockout::HeldBy> {
+    let source = Source::from_address(Some(source));
+    match guard.reserve(email, &source, now_ms).await {
+        Ok(r) => {
+            guard.settle(&r, false, now_ms).await.unwrap();
+            None
+        }
+        Err(GuardError::Held { by, .. }) => Some(by),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn keeping_new_sources_out_takes_the_ceiling_in_every_window() {
+    let policy = LockoutPolicy {
+        account_ceiling: 4,
+        account_window: 60,
+        ..LockoutPolicy::default()
+    };
+    let guard =
+        authenticate::Guard::for_key(attempts("window").await, policy, &testkit::lockout_key());
+    // The start of a window, in milliseconds.
+    let start = 1_000_000_020_000 / 60_000 * 60_000;
+    let owner_from = |address: &str, now_ms: u64| {
+        let source = Source::from_address(Some(address));
+        let guard = guard.clone();
+        async move { guard.reserve("ada@example.com", &source, now_ms).await }
+    };
+    // Four failures from four addresses: a new address of the owner's is held to the window's end.
+    for i in 0..4 {
+        assert_eq!(
+            fail(
+                &guard,
+                "ada@example.com",
+                &format!("203.0.113.{i}"),
+                start + i * 1000
+            )
+            .await,
+            None
+        );
+    }
+    match owner_from("198.51.100.7", start + 10_000).await {
+        Err(GuardError::Held { retry_after, by }) => {
+            assert_eq!((by, retry_after), (lockout::HeldBy::Account, 50));
+        }
+        other => panic!("{other:?}"),
+    }
+    // In the next window, with no failures yet, new addresses are let in again...
+    let next = start + 60_000;
+    assert!(owner_from("198.51.100.8", next).await.is_ok());
+    // ...and holding them again takes the ceiling again: one failure a window is not enough.
+    for i in 0..3 {
+        assert_eq!(
+            fail(
+                &guard,
+                "ada@example.com",
+                &format!("203.0.113.{}", 10 + i),
+                next + 1000
+            )
+            .await,
+            None
+        );
+    }
+    assert!(owner_from("198.51.100.9", next + 2000).await.is_ok());
+    assert_eq!(
+        fail(&guard, "ada@example.com", "203.0.113.20", next + 3000).await,
+        None
+    );
+    assert!(owner_from("198.51.100.10", next + 4000).await.is_err());
+}
+
+#[tokio::test]
+async fn a_spraying_hold_spares_a_source_that_signed_in_to_the_account_before() {
+    let policy = LockoutPolicy {
+        source_threshold: 5,
+        ..LockoutPolicy::default()
+    };
+    let guard = authenticate::Guard::for_key(
+        attempts("known-spray").await,
+        policy,
+        &testkit::lockout_key(),
+    );
+    let office = Source::from_address(Some("192.0.2.50"));
+    let now = 1_000_000_000_000;
+    // The owner signed in from the office once.
+    let r = guard
+        .reserve("ada@example.com", &office, now)
+        .await
+        .unwrap();
+    guard.settle(&r, true, now).await.unwrap();
+    // Someone at the same address sprays other accounts until the address is held.
+    for i in 0..5 {
+        assert_eq!(
+            fail(
+                &guard,
+                &format!("user{i}@example.com"),
+                "192.0.2.50",
+                now + 1000
+            )
+            .await,
+            None
+        );
+    }
+    assert_eq!(
+        fail(&guard, "bob@example.com", "192.0.2.50", now + 1500).await,
+        Some(lockout::HeldBy::Source)
+    );
+    // The owner, from there, is not held.
+    assert!(
+        guard
+            .reserve("ada@example.com", &office, now + 1500)
+            .await
+            .is_ok()
+    );
+}

@@ -16,9 +16,11 @@ const MAX_RACES: usize = 8;
 pub enum HeldBy {
     /// Too many attempts from this source on this account.
     AccountAndSource,
-    /// Too many failures from this source over all accounts.
+    /// Too many failures from this source over all accounts; this source never signed in to
+    /// this account.
     Source,
-    /// Too many failures on this account from all sources; this source is not known to it.
+    /// Too many failures on this account from all sources in the current window; this source
+    /// never signed in to it.
     Account,
     /// Too many attempts at the same instant from this source on this account.
     Contention,
@@ -59,6 +61,8 @@ pub struct Reservation {
     known: CounterKey,
     source: CounterKey,
     account: CounterKey,
+    /// When the account counter's window ends, in seconds since the epoch.
+    window_end: u64,
 }
 
 /// The guard: the policy, the attempts table and the keyed hash naming its counters. Build it
@@ -101,9 +105,11 @@ impl Guard {
         Digest(self.hash.of(&["account", email]))
     }
 
-    /// The counters of an attempt on `email` from `source`.
-    fn keys(&self, email: &str, source: &Source) -> Reservation {
+    /// The counters of an attempt on `email` from `source` at `now` (seconds).
+    fn keys(&self, email: &str, source: &Source, now: u64) -> Reservation {
         let account = self.account(email);
+        let length = self.policy.account_window.max(1);
+        let window = now / length;
         let source = Digest(self.hash.of(&["source", source.as_str()]));
         Reservation {
             pair: CounterKey::Pair {
@@ -115,7 +121,8 @@ impl Guard {
                 source: source.clone(),
             },
             source: CounterKey::Source(source),
-            account: CounterKey::Account(account),
+            account: CounterKey::Account { account, window },
+            window_end: (window + 1) * length,
         }
     }
 
@@ -130,7 +137,7 @@ impl Guard {
         now_ms: u64,
     ) -> Result<Reservation, GuardError> {
         let now = now_ms / 1000;
-        let r = self.keys(email, source);
+        let r = self.keys(email, source, now);
         let p = &self.policy;
         for _ in 0..MAX_RACES {
             let keys = [
@@ -144,12 +151,16 @@ impl Guard {
                     StoreError::Unavailable("attempts: wrong number of counters".into())
                 })?;
             let held = |c: &Counter, limit: u64| c.live(now) && c.n >= limit && c.next_at > now_ms;
+            // A source that signed in to the account before is held by its own counter only:
+            // neither a spraying hold on its address (a shared office, a carrier's NAT) nor the
+            // account-wide ceiling keeps the owner out of a network they use.
+            let known = known.live(now);
             let hold = if held(&pair, 0) {
                 Some((pair.next_at, HeldBy::AccountAndSource))
-            } else if held(&from, p.source_threshold) {
+            } else if held(&from, p.source_threshold) && !known {
                 Some((from.next_at, HeldBy::Source))
-            } else if held(&account, p.account_ceiling) && !known.live(now) {
-                Some((account.next_at, HeldBy::Account))
+            } else if account.live(now) && account.n >= p.account_ceiling && !known {
+                Some((r.window_end * 1000, HeldBy::Account))
             } else {
                 None
             };
@@ -198,11 +209,12 @@ impl Guard {
             return cleared.and(marked);
         }
         let p = &self.policy;
+        // The account's window counter stops counting when its window ends.
         let (from, account) = tokio::join!(
             self.count(&r.source, p.source_threshold, now_ms),
-            self.count(&r.account, p.account_ceiling, now_ms)
+            self.store.add(&r.account, now, r.window_end)
         );
-        from.and(account)
+        from.and(account.map(|_| ()))
     }
 
     /// Counts a failure at `key`; from `limit` on, holds the next attempt.
@@ -222,7 +234,7 @@ impl Guard {
     pub async fn unlock(&self, email: &str) -> Result<usize, StoreError> {
         let account = self.account(email);
         let sources = self.store.remove_sources(&account).await?;
-        self.store.remove(&CounterKey::Account(account)).await?;
-        Ok(sources + 1)
+        let windows = self.store.remove_windows(&account).await?;
+        Ok(sources + windows)
     }
 }

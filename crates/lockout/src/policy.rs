@@ -13,9 +13,12 @@ pub struct LockoutPolicy {
     pub quiet: u64,
     /// `SOURCE_FAILURE_THRESHOLD`: failures from one source, over all accounts, before it is held.
     pub source_threshold: u64,
-    /// `ACCOUNT_FAILURE_CEILING`: failures on one account, from all sources, before unknown
-    /// sources are held.
+    /// `ACCOUNT_FAILURE_CEILING`: failures on one account, from all sources, within one
+    /// window, before sources that never signed in to it are held until the window ends.
     pub account_ceiling: u64,
+    /// `ACCOUNT_CEILING_WINDOW_SECONDS`: the ceiling's window. Keeping new sources out takes
+    /// `account_ceiling` failures in every window: 100 per 300 s is 20 a minute, sustained.
+    pub account_window: u64,
 }
 
 impl Default for LockoutPolicy {
@@ -26,6 +29,7 @@ impl Default for LockoutPolicy {
             quiet: 900,
             source_threshold: 20,
             account_ceiling: 100,
+            account_window: 300,
         }
     }
 }
@@ -47,6 +51,11 @@ impl LockoutPolicy {
                 "ACCOUNT_FAILURE_CEILING",
                 d.account_ceiling,
                 1..=1_000_000,
+            )?,
+            account_window: vars.number(
+                "ACCOUNT_CEILING_WINDOW_SECONDS",
+                d.account_window,
+                10..=86_400,
             )?,
         })
     }

@@ -60,8 +60,13 @@ pub enum CounterKey {
     },
     /// Failures from one source over all accounts.
     Source(Digest),
-    /// Failures on one account from all sources.
-    Account(Digest),
+    /// Failures on one account from all sources in one window of time.
+    Account {
+        /// The account.
+        account: Digest,
+        /// The window's number: its start in seconds since the epoch, over its length.
+        window: u64,
+    },
 }
 
 impl CounterKey {
@@ -69,6 +74,7 @@ impl CounterKey {
     const SOURCE: &'static str = "s#";
     const PAIR: &'static str = "src#";
     const KNOWN: &'static str = "ok#";
+    const WINDOW: &'static str = "w#";
     const WHOLE: &'static str = "*";
 
     /// The stored `(pk, sk)`: the one place the table's keys are spelled.
@@ -82,7 +88,9 @@ impl CounterKey {
                 (account(a), format!("{}{}", Self::KNOWN, source.0))
             }
             Self::Source(d) => (format!("{}{}", Self::SOURCE, d.0), Self::WHOLE.to_owned()),
-            Self::Account(d) => (account(d), Self::WHOLE.to_owned()),
+            Self::Account { account: a, window } => {
+                (account(a), format!("{}{window}", Self::WINDOW))
+            }
         }
     }
 
@@ -334,8 +342,21 @@ impl AttemptStore {
 
     /// Removes every account-and-source counter of `account` (every source's); returns how many.
     pub async fn remove_sources(&self, account: &Digest) -> Result<usize, StoreError> {
-        let (pk, _) = CounterKey::Account(account.clone()).storage();
-        let prefix = CounterKey::PAIR;
+        self.remove_prefixed(account, CounterKey::PAIR).await
+    }
+
+    /// Removes every account-wide window counter of `account`; returns how many.
+    pub async fn remove_windows(&self, account: &Digest) -> Result<usize, StoreError> {
+        self.remove_prefixed(account, CounterKey::WINDOW).await
+    }
+
+    /// Removes the items of `account`'s partition whose sort key starts with `prefix`.
+    async fn remove_prefixed(&self, account: &Digest, prefix: &str) -> Result<usize, StoreError> {
+        let (pk, _) = CounterKey::Account {
+            account: account.clone(),
+            window: 0,
+        }
+        .storage();
         let mut removed = 0;
         let mut start = None;
         loop {
@@ -438,7 +459,14 @@ mod tests {
                 source: d("y"),
             },
             CounterKey::Source(d("x")),
-            CounterKey::Account(d("x")),
+            CounterKey::Account {
+                account: d("x"),
+                window: 1,
+            },
+            CounterKey::Account {
+                account: d("x"),
+                window: 2,
+            },
         ];
         let places: std::collections::HashSet<_> = keys.iter().map(CounterKey::storage).collect();
         assert_eq!(places.len(), keys.len());
@@ -451,9 +479,14 @@ mod tests {
             source: d("y"),
         }
         .storage();
-        let (account_pk, _) = CounterKey::Account(d("x")).storage();
+        let (account_pk, window) = CounterKey::Account {
+            account: d("x"),
+            window: 7,
+        }
+        .storage();
         assert_eq!(pk, account_pk);
         assert!(sk.starts_with(CounterKey::PAIR));
+        assert!(window.starts_with(CounterKey::WINDOW) && !window.starts_with(CounterKey::PAIR));
         let (_, known) = CounterKey::Known {
             account: d("x"),
             source: d("y"),
