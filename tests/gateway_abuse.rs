@@ -99,3 +99,73 @@ fn an_unknown_email_gets_the_same_answers_through_the_gateway() {
     }
     assert!(compared >= 5, "only {compared} steps compared");
 }
+
+#[test]
+fn keeping_the_owners_new_devices_out_takes_failures_in_every_window() {
+    let (moto, secret, password) = common::moto_with_reader("owner@example.com");
+    let parameters = [
+        ("AccountFailureCeiling", "4"),
+        ("AccountCeilingWindowSeconds", "10"),
+    ];
+    let (_, base) = start_gateway(&moto.endpoint(), &secret, &parameters, &[]);
+    // Wait for the start of a window, so that the steps below fall in one.
+    let ceiling_window = 10;
+    while now_seconds() % ceiling_window > 1 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A botnet: one wrong guess from each of four addresses.
+    for i in 0..4 {
+        let r = sign_in_from(
+            &base,
+            &format!("127.0.1.{}", 10 + i),
+            "owner@example.com",
+            "guess",
+        );
+        assert_eq!((r.status, r.headers.get("retry-after")), (401, None), "{i}");
+    }
+    // The owner, from an address never used, waits until the window ends...
+    let r = sign_in_from(&base, "127.0.1.30", "owner@example.com", &password);
+    let retry: u64 = r.headers["retry-after"].parse().unwrap();
+    assert!((1..=ceiling_window).contains(&retry), "{retry}");
+    // ...and then signs in: one more failure in the new window does not hold new addresses
+    // again (the window starts from zero; the ceiling must be reached again).
+    std::thread::sleep(std::time::Duration::from_secs(retry));
+    let r = sign_in_from(&base, "127.0.1.20", "owner@example.com", "guess");
+    assert_eq!((r.status, r.headers.get("retry-after")), (401, None));
+    let r = sign_in_from(&base, "127.0.1.31", "owner@example.com", &password);
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn spraying_from_the_owners_network_does_not_hold_the_owner() {
+    let (moto, secret, password) = common::moto_with_reader("owner@example.com");
+    let (_, base) = start_gateway(
+        &moto.endpoint(),
+        &secret,
+        &[("SourceFailureThreshold", "5")],
+        &[],
+    );
+    let office = "127.0.2.1";
+    assert_eq!(
+        sign_in_from(&base, office, "owner@example.com", &password).status,
+        200
+    );
+    // Someone in the same office sprays other accounts until the address is held.
+    for i in 0..5 {
+        let r = sign_in_from(
+            &base,
+            office,
+            &format!("user{i}@example.com"),
+            "Winter2026!",
+        );
+        assert!(!r.headers.contains_key("retry-after"), "{i}");
+    }
+    let sprayer = sign_in_from(&base, office, "user9@example.com", "Winter2026!");
+    assert!(
+        sprayer.headers.contains_key("retry-after"),
+        "the address is held"
+    );
+    // The owner, at the same address, is not.
+    let r = sign_in_from(&base, office, "owner@example.com", &password);
+    assert_eq!(r.status, 200, "{}", r.body);
+}
