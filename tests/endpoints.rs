@@ -140,3 +140,50 @@ fn the_misspelled_secrets_manager_variable_gets_a_warning_that_names_the_right_o
         "{warning}"
     );
 }
+
+#[test]
+fn a_secrets_manager_outage_at_cold_start_fails_that_start_and_the_next_one_recovers() {
+    let (moto, _, arn) = moto_with_key();
+    let endpoint = moto.endpoint();
+    let start = |secrets_manager: &str| {
+        Function::start(
+            spec("authenticate", &endpoint)
+                .env("JWT_SECRET_ARN", &arn)
+                .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+                .env("REFRESH_KEY", testkit::REFRESH_KEY)
+                .env("USERS_TABLE", "outage-users")
+                .env("ATTEMPTS_TABLE", "AttemptsTable")
+                .env("SESSIONS_TABLE", "SessionsTable")
+                .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_manager)
+                .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+        )
+        .unwrap()
+    };
+    // Secrets Manager unreachable: the environment fails to start, saying why, and ends.
+    let down = start("http://127.0.0.1:1");
+    let status = down.wait_exit(TIMEOUT).expect("the process ends");
+    assert!(!status.success());
+    let logs = down.logs();
+    assert!(
+        logs.contains("start-up failed") && logs.contains(&format!("cannot read the secret {arn}")),
+        "{logs}"
+    );
+    // Lambda starts another environment for the next invocation: with the service back, it
+    // answers (no such user here: a refusal, but an answer).
+    common::add_user(
+        &endpoint,
+        "outage-users",
+        "someone@example.com",
+        "Someone",
+        &[],
+        "correct horse battery staple",
+    );
+    let up = start(&endpoint);
+    let out = up
+        .invoke(&event("authenticate-json.json", ""), TIMEOUT)
+        .unwrap();
+    let response = out
+        .json()
+        .unwrap_or_else(|| panic!("{out:?}\n{}", up.logs()));
+    assert_eq!(response["statusCode"], 401, "{response}\n{}", up.logs());
+}

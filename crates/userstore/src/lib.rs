@@ -48,7 +48,9 @@ pub mod attr {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
     /// The table does not exist.
-    #[error("table {0:?} does not exist: create it (`authctl table create`) or set USERS_TABLE")]
+    #[error(
+        "table {0:?} does not exist: create it (`authctl table create`), or name the right one in USERS_TABLE, ATTEMPTS_TABLE or SESSIONS_TABLE"
+    )]
     MissingTable(String),
     /// A user with this email exists already.
     #[error("a user with email {0:?} exists already")]
