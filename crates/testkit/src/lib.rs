@@ -1,6 +1,7 @@
 //! Helpers shared by several crates' tests, and the local moto server of tests and `make dev`.
 //! Never linked into a function.
 
+pub mod faults;
 pub mod moto;
 pub mod process;
 
