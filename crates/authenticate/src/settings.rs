@@ -105,6 +105,11 @@ mod tests {
     const THIRD: &str = "00112233445566778899aabbccddeeff-local";
 
     fn read(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        read_without("", extra)
+    }
+
+    /// The settings with every required variable but `missing`, and `extra`.
+    fn read_without(missing: &str, extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let mut pairs = vec![
             ("JWT_SECRET", KEY),
             ("LOCKOUT_KEY", OTHER),
@@ -113,6 +118,7 @@ mod tests {
             ("ATTEMPTS_TABLE", "attempts"),
             ("SESSIONS_TABLE", "sessions"),
         ];
+        pairs.retain(|(name, _)| *name != missing);
         pairs.extend_from_slice(extra);
         let lookup = from_pairs(&pairs);
         Settings::read(&Vars::new(&lookup))
@@ -139,18 +145,7 @@ mod tests {
 
     #[test]
     fn the_refresh_key_is_its_own_setting_unless_retries_are_off() {
-        let without = |extra: &[(&str, &str)]| {
-            let mut pairs = vec![
-                ("JWT_SECRET", KEY),
-                ("LOCKOUT_KEY", OTHER),
-                ("USERS_TABLE", "users"),
-                ("ATTEMPTS_TABLE", "attempts"),
-                ("SESSIONS_TABLE", "sessions"),
-            ];
-            pairs.extend_from_slice(extra);
-            let lookup = from_pairs(&pairs);
-            Settings::read(&Vars::new(&lookup))
-        };
+        let without = |extra: &[(&str, &str)]| read_without("REFRESH_KEY", extra);
         let err = without(&[]).unwrap_err().to_string();
         assert!(err.starts_with("REFRESH_KEY is not set"), "{err}");
         assert!(err.contains("REFRESH_RETRY_SECONDS=0"), "{err}");

@@ -137,6 +137,30 @@ async fn calls_of(proxy: &FaultProxy, run: impl std::future::Future<Output = ()>
     proxy.calls() - before
 }
 
+/// `req` with `fault` at its `k`-th DynamoDB call: the fault's call is made, and the answer is
+/// the right one or a 503 (checked by [`call`]).
+async fn faulted(
+    state: &State,
+    proxy: &FaultProxy,
+    (k, fault): (usize, Fault),
+    req: Request,
+    what: &str,
+) -> (StatusCode, Value) {
+    let before = proxy.calls();
+    proxy.fail_call(k, fault);
+    let (status, body) = call(state, req, what).await;
+    proxy.clear();
+    assert!(
+        proxy.calls() - before >= k,
+        "{what}: the fault's call was never made"
+    );
+    assert!(
+        [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
+        "{what}: {status} {body}"
+    );
+    (status, body)
+}
+
 #[tokio::test]
 async fn a_sign_in_survives_a_fault_at_any_call() {
     let proxy = FaultProxy::start(&moto().endpoint());
@@ -154,18 +178,7 @@ async fn a_sign_in_survives_a_fault_at_any_call() {
             // Each case from its own address: an attempt reserved and then lost counts against
             // that address and account only, as the README says.
             let ip = format!("198.51.100.{}", 10 + k + 20 * fault as usize);
-            let before = proxy.calls();
-            proxy.fail_call(k, fault);
-            let (status, _) = call(&state, sign_in(&ip), &what).await;
-            proxy.clear();
-            assert!(
-                proxy.calls() - before >= k,
-                "{what}: the fault's call was never made"
-            );
-            assert!(
-                [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
-                "{what}: {status}"
-            );
+            faulted(&state, &proxy, (k, fault), sign_in(&ip), &what).await;
             // The user tries again and gets in.
             let (status, body) = call(&state, sign_in(&ip), &what).await;
             assert_eq!(status, StatusCode::OK, "{what}: the retry: {body}");
@@ -188,18 +201,14 @@ async fn a_refresh_survives_a_fault_at_any_call_with_exactly_one_successor() {
         for k in 1..=n {
             let what = format!("refresh, {fault:?} at call {k} of {n}");
             let old = token(&call(&state, sign_in("192.0.2.2"), &what).await.1);
-            let before = proxy.calls();
-            proxy.fail_call(k, fault);
-            let (status, first) = call(&state, refresh("192.0.2.2", &old), &what).await;
-            proxy.clear();
-            assert!(
-                proxy.calls() - before >= k,
-                "{what}: the fault's call was never made"
-            );
-            assert!(
-                [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
-                "{what}: {status} {first}"
-            );
+            let (_, first) = faulted(
+                &state,
+                &proxy,
+                (k, fault),
+                refresh("192.0.2.2", &old),
+                &what,
+            )
+            .await;
             // The client retries with the token it sent (its answer lost or refused): it gets
             // the one successor, the same as any answer it did get.
             let (status, retried) = call(&state, refresh("192.0.2.2", &old), &what).await;
@@ -232,18 +241,7 @@ async fn a_revocation_survives_a_fault_at_any_call() {
         for k in 1..=n {
             let what = format!("revoke, {fault:?} at call {k} of {n}");
             let session = token(&call(&state, sign_in("192.0.2.3"), &what).await.1);
-            let before = proxy.calls();
-            proxy.fail_call(k, fault);
-            let (status, _) = call(&state, revoke(&session), &what).await;
-            proxy.clear();
-            assert!(
-                proxy.calls() - before >= k,
-                "{what}: the fault's call was never made"
-            );
-            assert!(
-                [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
-                "{what}: {status}"
-            );
+            let (status, _) = faulted(&state, &proxy, (k, fault), revoke(&session), &what).await;
             if status != StatusCode::OK {
                 assert_eq!(
                     call(&state, revoke(&session), &what).await.0,
