@@ -16,11 +16,18 @@ impl Reach {
     /// The reach of every rule of `rules`.
     pub fn of(rules: &Rules) -> Self {
         let routes: Vec<&Route> = rules.iter().map(|r| &r.route).collect();
-        let reached_by = routes
-            .iter()
-            .map(|denied| {
+        // Different literal first segments never meet: the pattern's first characters are that
+        // literal and a `/` (most pairs of an API's routes end here, without trying any path).
+        let heads: Vec<Option<&str>> = rules.iter().map(|r| r.head.as_deref()).collect();
+        let may_meet = |a: usize, b: usize| match (heads[a], heads[b]) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        };
+        let reached_by = (0..routes.len())
+            .map(|d| {
+                let denied = routes[d];
                 (0..routes.len())
-                    .filter(|&g| routes[g] != *denied)
+                    .filter(|&g| g != d && may_meet(g, d))
                     .flat_map(|g| {
                         reaching_methods(rules, routes[g], denied)
                             .into_iter()
@@ -66,14 +73,6 @@ fn reaching_methods(rules: &Rules, granted: &Route, denied: &Route) -> Vec<&'sta
         (g, d) if g == d => concrete().filter(|c| *c == g).collect(),
         _ => Vec::new(),
     };
-    // Different literal first segments never meet: the pattern's first characters are that
-    // literal and a `/` (most pairs of an API's routes end here).
-    if let (Some(Segment::Literal(g)), Some(Segment::Literal(d))) =
-        (granted.segments().next(), denied.segments().next())
-        && g != d
-    {
-        return Vec::new();
-    }
     if methods.is_empty() {
         return methods;
     }
