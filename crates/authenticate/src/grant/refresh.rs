@@ -14,7 +14,7 @@
 //! user's fail alike) and `refresh_reuse` is logged with the family id.
 //!
 //! Refusals of unknown, revoked and reused tokens do the same DynamoDB work (the token, its
-//! family, one revocation), so their time does not tell which it was. The user is read again
+//! family, one revocation), so that their times are close (README: how close). The user is read again
 //! at each refresh: a disabled or removed user, or a role change, takes effect at the next
 //! refresh.
 
