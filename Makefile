@@ -21,7 +21,7 @@ CHECK_TOKEN_MAX_BYTES := 7000000
 # Where cargo builds, as cargo itself says (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: browser fuzz dev test test-deployed lint template package size build build-bins bench venv clean
+.PHONY: browser fuzz dev load test test-deployed lint template package size build build-bins bench venv clean
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it): the template's
 ## REST API, or its HTTP API with `make dev API=http`.
@@ -129,6 +129,20 @@ bench: venv package
 	cargo bench --workspace --locked
 	cargo build --release --locked -p check-token --bin check-token --example warm_invocations
 	bash scripts/warm-instructions.sh
+
+## make load: virtual users (goose) sign in, call /hello, refresh, sign out, for LOAD_SECONDS
+## (default 30) through the local gateway, on the REST API and then the HTTP API, with
+## LOAD_USERS users (default 16) and LOAD_INSTANCES instances per function (default 4). Prints
+## each step's throughput and p50/p99; fails on any 5xx, lost or forked session, or refresh
+## token accepted after sign-out.
+LOAD_SECONDS ?= 30
+LOAD_USERS ?= 16
+LOAD_INSTANCES ?= 4
+load: venv build-bins
+	@for api in rest http; do \
+	  cargo run --quiet --locked -p loadtest --bin load -- --api $$api --seconds $(LOAD_SECONDS) \
+	    --users $(LOAD_USERS) --instances $(LOAD_INSTANCES) || exit $$?; \
+	done
 
 ## make venv: the project's Python tools, in .venv (quiet and quick when already there).
 venv: $(STAMP)

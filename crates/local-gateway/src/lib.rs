@@ -147,6 +147,8 @@ pub struct Options {
     pub region: String,
     /// Copy the functions' logs to standard error.
     pub echo_logs: bool,
+    /// Write a line per request to standard error (method, path, status, time, cache use).
+    pub access_log: bool,
     /// The most instances of one function running at once, as Lambda scales out.
     pub max_instances: usize,
     /// How long a client may take to send its request line and headers.
@@ -165,6 +167,7 @@ impl Options {
             env: Vec::new(),
             region: "us-east-1".to_owned(),
             echo_logs: false,
+            access_log: true,
             max_instances: local_runtime::pool::DEFAULT_MAX_INSTANCES,
             header_timeout: HEADER_READ_TIMEOUT,
         }
@@ -292,6 +295,7 @@ pub struct Gateway {
     http_cache: Mutex<HashMap<(String, String), http_api::HttpCached>>,
     authorizer_calls: AtomicU64,
     header_timeout: Duration,
+    access_log: bool,
     region: String,
     next_id: AtomicU64,
     buckets: throttle::Buckets,
@@ -327,6 +331,7 @@ impl Gateway {
             http_cache: Mutex::new(HashMap::new()),
             authorizer_calls: AtomicU64::new(0),
             header_timeout: options.header_timeout,
+            access_log: options.access_log,
             region: options.region.clone(),
             next_id: AtomicU64::new(1),
             buckets: throttle::Buckets::default(),
@@ -435,6 +440,7 @@ impl Gateway {
             BODY_READ_TIMEOUT,
             Limited::new(body, MAX_BODY_BYTES).collect(),
         );
+        let access_log = self.access_log;
         let (response, cache) = match read.await {
             Ok(Ok(body)) => {
                 let req = Request::from_parts(parts, body.to_bytes());
@@ -470,12 +476,14 @@ impl Gateway {
                 CacheUse::None,
             ),
         };
-        eprintln!(
-            "{method} {path} {} {}ms authorizer-cache={}",
-            response.status().as_u16(),
-            started.elapsed().as_millis(),
-            cache.as_str()
-        );
+        if access_log {
+            eprintln!(
+                "{method} {path} {} {}ms authorizer-cache={}",
+                response.status().as_u16(),
+                started.elapsed().as_millis(),
+                cache.as_str()
+            );
+        }
         Ok(response.map(Full::new))
     }
 
