@@ -1,48 +1,72 @@
-//! Timing parity: every refused sign-in takes as long as a wrong password does.
+//! Timing parity: a cheaper path takes as long as the one it must not be told from (every
+//! refused sign-in as long as a wrong password; a refresh token's lookup that finds nothing as
+//! long as one that finds it).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Makes every refused sign-in take as long as a wrong password does.
+/// Makes a cheaper path take as long as a reference path typically does.
 ///
-/// Unknown emails and disabled accounts already cost one argon2 verification and one
-/// DynamoDB update, like a wrong password; what remains is the store's own latency, which
-/// differs for items that exist. The pad remembers how long recent wrong-password refusals
-/// took and makes the other refusals wait up to their median.
+/// The paths already do the same work (for sign-in: unknown emails and disabled accounts cost
+/// one argon2 verification and one DynamoDB update, like a wrong password); what remains is
+/// the store's own latency, which differs for items that exist. The pad remembers how long
+/// the reference path took recently and makes the other wait up to the median, waking as much
+/// earlier as its recent sleeps overslept.
 #[derive(Debug, Default)]
 pub struct RefusalPad {
-    recent: Mutex<VecDeque<Duration>>,
+    recent: Samples,
+    overslept: Samples,
 }
 
-impl RefusalPad {
-    /// How many recent wrong-password durations are kept.
-    pub const SAMPLES: usize = 16;
+/// The last [`RefusalPad::SAMPLES`] durations.
+#[derive(Debug, Default)]
+struct Samples(Mutex<VecDeque<Duration>>);
 
-    /// Records how long a wrong-password refusal took.
-    pub fn record(&self, took: Duration) {
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.len() == Self::SAMPLES {
+impl Samples {
+    fn push(&self, d: Duration) {
+        let mut recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == RefusalPad::SAMPLES {
             recent.pop_front();
         }
-        recent.push_back(took);
+        recent.push_back(d);
     }
 
-    /// The median of the recorded durations, if any.
-    pub fn target(&self) -> Option<Duration> {
-        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+    fn median(&self) -> Option<Duration> {
+        let recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut sorted: Vec<_> = recent.iter().copied().collect();
         sorted.sort_unstable();
         sorted.get(sorted.len() / 2).copied()
     }
+}
 
-    /// Waits until `started` is as far back as a wrong-password refusal typically takes.
+impl RefusalPad {
+    /// How many recent durations are kept.
+    pub const SAMPLES: usize = 16;
+
+    /// Records how long the reference path took.
+    pub fn record(&self, took: Duration) {
+        self.recent.push(took);
+    }
+
+    /// The median of the recorded durations, if any.
+    pub fn target(&self) -> Option<Duration> {
+        self.recent.median()
+    }
+
+    /// Waits until `started` is as far back as the reference path typically takes.
     pub fn wait_from(&self, started: Instant) {
-        if let Some(rest) = self.target().and_then(|t| t.checked_sub(started.elapsed())) {
+        let Some(target) = self.target() else {
+            return;
+        };
+        let early = self.overslept.median().unwrap_or_default();
+        if let Some(rest) = target.checked_sub(started.elapsed() + early) {
             // A thread sleep, not tokio's: its timer rounds up to whole milliseconds, which is
             // itself a tell. Lambda runs one invocation at a time per instance, so this blocks
             // nothing else.
+            let slept = Instant::now();
             std::thread::sleep(rest);
+            self.overslept.push(slept.elapsed().saturating_sub(rest));
         }
     }
 }
@@ -73,5 +97,29 @@ mod tests {
             pad.record(Duration::from_millis(1));
         }
         assert_eq!(pad.target(), Some(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn the_pad_wakes_as_much_earlier_as_its_sleeps_overslept() {
+        let pad = RefusalPad::default();
+        pad.record(Duration::from_millis(300));
+        for _ in 0..RefusalPad::SAMPLES {
+            pad.overslept.push(Duration::from_millis(200));
+        }
+        let started = Instant::now();
+        pad.wait_from(started);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(100) && took < Duration::from_millis(250),
+            "{took:?}: 300 ms less the 200 ms its sleeps overslept"
+        );
+    }
+
+    #[test]
+    fn the_pad_learns_how_much_its_sleeps_oversleep() {
+        let pad = RefusalPad::default();
+        pad.record(Duration::from_millis(2));
+        pad.wait_from(Instant::now());
+        assert!(pad.overslept.median().is_some(), "one sleep, one sample");
     }
 }

@@ -24,6 +24,8 @@ pub struct State {
     pub passwords: PasswordHasher,
     /// Pads the cheaper refusals to the time a wrong password takes.
     pub pad: RefusalPad,
+    /// Pads a refresh token's lookup that finds nothing to the time one that finds it takes.
+    pub token_lookup: RefusalPad,
     /// The origins whose pages may read the answers (`ALLOWED_ORIGINS`).
     pub cors: AllowedOrigins,
     /// The sessions table: refresh tokens are issued only with one.
@@ -87,6 +89,7 @@ impl State {
             issuer,
             passwords: PasswordHasher::default(),
             pad: RefusalPad::default(),
+            token_lookup: RefusalPad::default(),
             cors: AllowedOrigins::None,
             sessions: None,
             session_policy: SessionPolicy::default(),

@@ -12,7 +12,7 @@ use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use testkit::moto::MotoServer;
 use userstore::attempts::AttemptStore;
-use userstore::sessions::SessionStore;
+use userstore::sessions::{DECOY_FAMILY, SessionStore};
 use userstore::{User, UserStore};
 
 const SECRET: &str = "sessions-secret-0123456789abcdef-xyz";
@@ -217,6 +217,32 @@ async fn every_refusal_has_the_same_body() {
 }
 
 /// `n` refreshes of `token` at once: the statuses and bodies.
+#[tokio::test]
+async fn unknown_tokens_revoke_only_the_decoy_family_of_nobody() {
+    let state = setup("decoy", long()).await;
+    let live = rt(&sign_in(&state).await);
+    for n in 0..2 {
+        let unknown = format!("{n}").repeat(43);
+        assert_eq!(refresh(&state, &unknown).await.0, StatusCode::BAD_REQUEST);
+    }
+    let sessions = SessionStore::new(client(), "sessions-decoy");
+    let decoy = sessions
+        .family(DECOY_FAMILY)
+        .await
+        .unwrap()
+        .expect("the decoy");
+    assert!(decoy.revoked && decoy.user_id.is_empty(), "{decoy:?}");
+    let record = sessions
+        .token(&authcore::token::refresh::hash(&live).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mine = sessions.family(&record.family).await.unwrap().unwrap();
+    let listed = sessions.families_of(&mine.user_id).await.unwrap();
+    assert!(listed.iter().all(|f| f.id != DECOY_FAMILY), "{listed:?}");
+    assert_eq!(refresh(&state, &live).await.0, StatusCode::OK, "untouched");
+}
+
 async fn at_once(state: &std::sync::Arc<State>, token: &str, n: usize) -> Vec<(StatusCode, Value)> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..n {

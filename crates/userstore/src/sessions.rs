@@ -9,6 +9,10 @@
 //!   TTL), `used` (boolean); once exchanged, `rotated_at` and `successor` (the next token's
 //!   hash).
 //!
+//! - The decoy family: `pk` = `f#` and [`DECOY_FAMILY`], a revoked family of nobody (no `uid`,
+//!   no TTL). Refusals of unknown refresh tokens read and revoke it, so that they do the
+//!   DynamoDB work of other refusals; the first of them writes it.
+//!
 //! DynamoDB's TTL removes expired items a day or two late: readers check the times themselves.
 
 use std::collections::HashMap;
@@ -79,6 +83,9 @@ impl<'a> SessionKey<'a> {
             .or_else(|| pk.strip_prefix(Self::TOKEN).map(Self::Token))
     }
 }
+
+/// The id of the decoy family, which no sign-in starts (family ids are 128 random bits).
+pub const DECOY_FAMILY: &str = "00000000000000000000000000000000";
 
 /// The index listing a user's families.
 pub const BY_USER: &str = "by_user";
@@ -412,6 +419,28 @@ impl SessionStore {
                 Failure::Store(e) => Err(e),
             },
         }
+    }
+
+    /// Revokes the decoy family ([`DECOY_FAMILY`]) with the update [`Self::revoke`] makes; the
+    /// first time, when there is no decoy yet, writes it whole: a revoked family of nobody,
+    /// about as large as a real one, outside the `by_user` index and without a TTL.
+    pub async fn revoke_decoy(&self) -> Result<(), StoreError> {
+        if self.revoke(DECOY_FAMILY).await? {
+            return Ok(());
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, SessionKey::Family(DECOY_FAMILY).pk())
+            .item(attr::EMAIL, s("decoy@invalid"))
+            .item(attr::CREATED_AT, n(0))
+            .item(attr::LAST_USED_AT, n(0))
+            .item(attr::ENDS_AT, n(0))
+            .item(attr::REVOKED, AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Every family of user `user_id`, revoked and expired ones included.

@@ -14,15 +14,18 @@
 //! user's fail alike) and `refresh_reuse` is logged with the family id.
 //!
 //! Refusals of unknown, revoked and reused tokens do the same DynamoDB work (the token, its
-//! family, one revocation), so that their times are close (README: how close). The user is read again
+//! family, one revocation that succeeds; an unknown token's family is the sessions table's
+//! decoy), so that their times are close (README: how close). The user is read again
 //! at each refresh: a disabled or removed user, or a role change, takes effect at the next
 //! refresh.
+
+use std::time::Instant;
 
 use authcore::token::refresh::{RefreshToken, hash, new_family_id, new_refresh_token};
 use authcore::token::{IssuedToken, now_seconds};
 use authcore::{SettingsError, Vars};
 use userstore::User;
-use userstore::sessions::{Family, Rotation, SessionStore, TokenRecord};
+use userstore::sessions::{DECOY_FAMILY, Family, Rotation, SessionStore, TokenRecord};
 
 use crate::error::{EndpointError, RefreshRefusal};
 use crate::state::State;
@@ -131,10 +134,6 @@ pub struct Refreshed {
     pub retry: bool,
 }
 
-/// The id of no family: what an unknown token's refusal reads and revokes, so that it does the
-/// same DynamoDB work as the others.
-const NO_FAMILY: &str = "00000000000000000000000000000000";
-
 /// Exchanges `presented` for a new access token and refresh token.
 pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, EndpointError> {
     let refuse = |r| Err(EndpointError::BadRefreshToken(r));
@@ -145,11 +144,12 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
         return refuse(RefreshRefusal::Malformed);
     };
     let now = now_seconds();
-    let record = sessions.token(&old).await.map_err(unavailable)?;
-    let id = record.as_ref().map_or(NO_FAMILY, |r| r.family.as_str());
+    let record = lookup(state, sessions, &old).await?;
+    let id = record.as_ref().map_or(DECOY_FAMILY, |r| r.family.as_str());
     let family = sessions.family(id).await.map_err(unavailable)?;
     let (Some(record), Some(family)) = (record, family) else {
-        return refuse_revoking(sessions, NO_FAMILY, RefreshRefusal::Unknown).await;
+        sessions.revoke_decoy().await.map_err(unavailable)?;
+        return refuse(RefreshRefusal::Unknown);
     };
     if family.revoked {
         return refuse_revoking(sessions, &family.id, RefreshRefusal::Revoked).await;
@@ -179,6 +179,22 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
             None => refuse(RefreshRefusal::LostRace),
         },
     }
+}
+
+/// The token whose hash is `old`. A lookup that finds nothing takes as long as recent ones that
+/// found their token (which every refresh does): DynamoDB answers a miss faster than a hit.
+async fn lookup(
+    state: &State,
+    sessions: &SessionStore,
+    old: &str,
+) -> Result<Option<TokenRecord>, EndpointError> {
+    let started = Instant::now();
+    let record = sessions.token(old).await.map_err(unavailable)?;
+    match record {
+        Some(_) => state.token_lookup.record(started.elapsed()),
+        None => state.token_lookup.wait_from(started),
+    }
+    Ok(record)
 }
 
 /// A token presented again after its rotation: its successor once more while the retry window
@@ -240,8 +256,8 @@ fn retry(state: &State, presented: &str, record: &TokenRecord, now: u64) -> Retr
     }
 }
 
-/// Refuses for `why` after revoking `family`: for reuse the revocation is the point; for an
-/// unknown or revoked token it is the same write, so that every refusal costs the same.
+/// Refuses for `why` after revoking `family`: for reuse the revocation is the point; for a
+/// revoked token it is the same write, so that every refusal costs the same.
 async fn refuse_revoking(
     sessions: &SessionStore,
     family: &str,
