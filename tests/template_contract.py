@@ -211,7 +211,7 @@ def deployed(origins):
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     out = transform(doc, {"AllowedOrigins": origins}, type("NoManagedPolicies", (), {"load": lambda self: {}})())
     params = {"AllowedOrigins": origins}
-    conditions = {"CorsOff": origins == "", "ReserveAuthenticate": False}
+    conditions = {"CorsOff": origins == "", "ReserveAuthenticate": False, "MetricsNamespaceIsStack": True}
     return evaluate(out["Resources"], params, conditions)
 
 

@@ -16,6 +16,7 @@
 
 pub mod error;
 pub mod grant;
+pub mod metric;
 pub mod pad;
 pub mod request;
 pub mod response;

@@ -37,5 +37,6 @@ pub async fn endpoint(state: &State, request: &Request, call: &Call<'_>) -> Resp
             "revoke request"
         ),
     }
+    crate::metric::revoke_request(result.as_ref().copied());
     answer(result.as_ref().map(|_| "{}".to_owned()))
 }

@@ -7,6 +7,7 @@ use lockout::Source;
 use crate::error::{EndpointError, Refusal};
 use crate::grant::password::{SignedIn, sign_in};
 use crate::grant::refresh;
+use crate::metric::{self, Counted};
 use crate::request::{Call, Grant, parse_grant};
 use crate::response::respond;
 use crate::state::State;
@@ -53,6 +54,14 @@ pub async fn endpoint(
         Err(e) => ("-", Err(e)),
     };
     log(grant, &result, call);
+    let counted = match (grant, grants) {
+        ("password", _) | ("-", Grants::All) => Counted::SignIn,
+        _ => Counted::Refresh,
+    };
+    metric::token_request(counted, result.as_ref().map(|s| s.retry));
+    if matches!(&result, Ok(s) if s.rehashed) {
+        metric::hash_upgraded();
+    }
     respond(&result)
 }
 

@@ -17,6 +17,7 @@
 #[cfg(feature = "http")]
 pub mod http_events;
 pub mod logging;
+pub mod metrics;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -136,10 +137,10 @@ pub fn credentials(lookup: impl Fn(&str) -> Option<String>) -> Option<Credential
     Some(Credentials::new(key, secret, token, None, "Environment"))
 }
 
-/// The variables Lambda (or a developer) sets for the AWS SDK and the logs, which [`AwsEnv`]
+/// The variables Lambda (or a developer) sets for the AWS SDK, the logs and the metrics, which [`AwsEnv`]
 /// reads for every function; each service's own endpoint variable is read only for the
 /// functions that call that service.
-pub const AWS_VARS: [&str; 11] = [
+pub const AWS_VARS: [&str; 12] = [
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ACCESS_KEY_ID",
@@ -150,6 +151,7 @@ pub const AWS_VARS: [&str; 11] = [
     "AWS_LAMBDA_LOG_LEVEL",
     "AWS_LAMBDA_LOG_FORMAT",
     "RUST_LOG",
+    metrics::NAMESPACE_VAR,
     // A spelling of the Secrets Manager endpoint the SDK does not read: warned about, not used.
     "AWS_ENDPOINT_URL_SECRETSMANAGER",
 ];

@@ -5,6 +5,9 @@ use authcore::TokenError;
 use crate::documents::Document;
 use crate::header::HeaderError;
 
+/// The metric counting decisions, by `Outcome` and `Reason` (their logged words).
+pub const DECISIONS: &str = "Decisions";
+
 /// The three answers an authorizer can give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -124,6 +127,16 @@ impl Decision {
             Verdict::Grant { principal, .. } => Some(principal),
             Verdict::Unauthorized => None,
         }
+    }
+
+    /// Counts it in [`DECISIONS`].
+    pub fn count(&self) {
+        metrics::counter!(
+            DECISIONS,
+            "Outcome" => self.outcome().as_str(),
+            "Reason" => self.reason.as_str()
+        )
+        .increment(1);
     }
 
     /// Whether the token was refused only because its `kid` names a key not loaded here.

@@ -33,6 +33,9 @@ use crate::header::bearer_token;
 use crate::policy::{MethodArn, PolicyBuilder};
 
 pub use decision::{Decision, Outcome, Reason, Verdict};
+
+/// The metric counting key ring reloads, by `Result` (`loaded`, `failed`).
+pub const KEY_RING_RELOADS: &str = "KeyRingReloads";
 pub use event::{AuthorizerEvent, AuthorizerInput, Kind};
 pub use response::{Answer, UNAUTHORIZED, Unauthorized, V2Format};
 pub use settings::Settings;
@@ -160,11 +163,13 @@ impl State {
             Ok(ring) => {
                 let verifier = TokenVerifier::from_ring(&ring, &self.config);
                 tracing::info!(kids = ?verifier.kids().collect::<Vec<_>>(), "key ring reloaded");
+                metrics::counter!(KEY_RING_RELOADS, "Result" => "loaded").increment(1);
                 *self.verifier.write().unwrap_or_else(|e| e.into_inner()) = verifier;
                 true
             }
             Err(e) => {
                 tracing::error!(error = %e, "key ring reload failed");
+                metrics::counter!(KEY_RING_RELOADS, "Result" => "failed").increment(1);
                 false
             }
         }
@@ -320,5 +325,6 @@ pub async fn handler(
         request_id = %event.context.request_id,
         "authorizer decision"
     );
+    decision.count();
     response::answer(kind, state.v2_format, decision.verdict)
 }

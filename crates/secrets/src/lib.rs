@@ -183,6 +183,7 @@ async fn load_stage(
         Err(e) if stage != "AWSCURRENT" && not_found(&e) => return Ok(None),
         Err(e) if not_found(&e) => return Err(SecretError::Missing(arn.to_owned())),
         Err(e) => {
+            awsenv::metrics::dependency_failure(awsenv::metrics::Service::SecretsManager);
             return Err(SecretError::Unavailable {
                 arn: arn.to_owned(),
                 detail: DisplayErrorContext(&e).to_string(),

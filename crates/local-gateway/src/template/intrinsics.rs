@@ -61,6 +61,14 @@ impl Resolver<'_> {
                         }
                     }
                 }
+                Some((name, Value::Sequence(args))) if name == "If" => match args.as_slice() {
+                    [Value::String(cond), yes, no] => match self.condition(cond) {
+                        Ok(true) => self.resolve(yes),
+                        Ok(false) => self.resolve(no),
+                        Err(_) => Resolved::Unknown,
+                    },
+                    _ => Resolved::Unknown,
+                },
                 _ => Resolved::Unknown,
             },
         }
@@ -220,13 +228,20 @@ pub(super) fn entries<'a>(
         .flatten()
 }
 
+/// The pseudo parameter `AWS::StackName`.
+const STACK_NAME: &str = "AWS::StackName";
+
+/// What `AWS::StackName` is locally.
+pub const LOCAL_STACK_NAME: &str = "lambda-auth-local";
+
 /// The template's parameters: each one's default, or the override given for it. An override
 /// for a parameter the template does not have is an error, as in `sam deploy`.
 pub(super) fn parameters(
     doc: &Value,
     overrides: &HashMap<String, String>,
 ) -> Result<HashMap<String, String>, TemplateError> {
-    let mut parameters = HashMap::new();
+    // The pseudo parameter a local stack needs: its name (a deployed one's is the stack's).
+    let mut parameters = HashMap::from([(STACK_NAME.to_owned(), LOCAL_STACK_NAME.to_owned())]);
     for (name, spec) in entries(doc, &["Parameters"]) {
         let Some(name) = name.as_str() else { continue };
         let default = match spec.get("Default") {

@@ -1,0 +1,205 @@
+//! The functions' metrics, as CloudWatch would read them: each real binary through its Runtime
+//! API, then the Embedded Metric Format documents among the lines it printed. Every document
+//! names the namespace from `METRICS_NAMESPACE` and the function; the counts match what was
+//! asked of it; no dimension holds a user, an email or a token.
+
+use std::time::Duration;
+
+mod common;
+
+use local_runtime::{Function, FunctionSpec};
+use serde_json::{Value, json};
+use testkit::moto::{MotoServer, local_aws_env};
+use testkit::process::built_binary;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+const NAMESPACE: &str = "metrics-test";
+
+fn start(binary: &str, endpoint: &str, secret: &str) -> Function {
+    let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = FunctionSpec::new(binary, path)
+        .env("JWT_SECRET", secret)
+        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+        .env("REFRESH_KEY", testkit::REFRESH_KEY)
+        .env("ROUTE_RULES", testkit::ROUTE_RULES)
+        .env("USERS_TABLE", "UsersTable")
+        .env("ATTEMPTS_TABLE", "AttemptsTable")
+        .env("SESSIONS_TABLE", "SessionsTable")
+        .env("METRICS_NAMESPACE", NAMESPACE);
+    for (k, v) in local_aws_env(endpoint) {
+        spec = spec.env(k, v);
+    }
+    Function::start(spec).unwrap()
+}
+
+/// The EMF documents in `logs`.
+fn parse(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}
+
+/// The EMF documents `f` printed, once `metric` appears in them `n` times in all (a function
+/// writes its lines on its own: the last can arrive just after its answer).
+fn documents(f: &Function, metric: &str, n: f64) -> Vec<Value> {
+    let logs = f.logs_until(|l| total(&parse(l), metric, &[]) >= n, TIMEOUT);
+    parse(&logs)
+}
+
+/// The sum of metric `name` over the documents whose dimensions include `dims`.
+fn total(docs: &[Value], name: &str, dims: &[(&str, &str)]) -> f64 {
+    docs.iter()
+        .filter(|d| dims.iter().all(|(k, v)| d[*k] == *v))
+        .filter_map(|d| d[name].as_f64())
+        .sum()
+}
+
+/// Every document is in the namespace and names `function`, and declares the dimensions it
+/// carries; none carries any of `secrets`.
+fn well_formed(docs: &[Value], function: &str, secrets: &[&str]) {
+    assert!(!docs.is_empty(), "no metrics from {function}");
+    for d in docs {
+        let directive = &d["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE, "{d}");
+        assert_eq!(d["Function"], function, "{d}");
+        assert!(d["_aws"]["Timestamp"].as_u64().is_some(), "{d}");
+        for dim in directive["Dimensions"][0].as_array().unwrap() {
+            assert!(d[dim.as_str().unwrap()].is_string(), "{dim} in {d}");
+        }
+        let text = d.to_string();
+        for s in secrets {
+            assert!(!text.contains(s), "{s} in {d}");
+        }
+    }
+}
+
+#[test]
+fn the_authorizer_counts_decisions_by_outcome_and_reason_and_its_cold_start() {
+    let secret = authcore::generate_secret().unwrap();
+    let token = testkit::mint(
+        &secret,
+        testkit::demo_subject("u_metrics"),
+        authcore::token::now_seconds(),
+    );
+    let check = start("check-token", "http://127.0.0.1:1", &secret);
+    for event in [
+        "check-token.json",
+        "check-token.json",
+        "check-token-garbage.json",
+    ] {
+        check
+            .invoke(testkit::event(event, &token).as_bytes(), TIMEOUT)
+            .unwrap();
+    }
+    let docs = documents(&check, "Decisions", 3.0);
+    well_formed(
+        &docs,
+        "check-token",
+        &[&token, "u_metrics", "demo@example.com"],
+    );
+    let allow = [("Outcome", "allow"), ("Reason", "valid")];
+    assert_eq!(total(&docs, "Decisions", &allow), 2.0, "{docs:?}");
+    let refused = [("Outcome", "unauthorized")];
+    assert_eq!(total(&docs, "Decisions", &refused), 1.0, "{docs:?}");
+    assert_eq!(total(&docs, "ColdStarts", &[]), 1.0, "{docs:?}");
+    let init = docs
+        .iter()
+        .find_map(|d| d["InitDuration"].as_array())
+        .expect("InitDuration");
+    assert!(
+        init.len() == 1 && init[0].as_f64().unwrap() > 0.0,
+        "{init:?}"
+    );
+}
+
+#[test]
+fn sign_ins_refreshes_and_revocations_are_counted_by_outcome() {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let secret = authcore::generate_secret().unwrap();
+    let password = format!(
+        "metrics {} staple",
+        &authcore::generate_secret().unwrap()[..12]
+    );
+    let email = "metrics@example.com";
+    common::add_user(
+        &endpoint,
+        "UsersTable",
+        email,
+        "Metrics User",
+        &["reader"],
+        &password,
+    );
+    let authenticate = start("authenticate", &endpoint, &secret);
+    let call = |path: &str, body: Value| {
+        let mut event: Value =
+            serde_json::from_str(&testkit::event("authenticate-json.json", "")).unwrap();
+        event["path"] = Value::String(path.to_owned());
+        event["body"] = Value::String(body.to_string());
+        let out = authenticate
+            .invoke(event.to_string().as_bytes(), TIMEOUT)
+            .unwrap();
+        let v = out.json().unwrap_or_else(|| panic!("{out:?}"));
+        serde_json::from_str::<Value>(v["body"].as_str().unwrap_or("null")).unwrap()
+    };
+    let signed = call("/token", json!({"email": email, "password": password}));
+    call(
+        "/token",
+        json!({"email": email, "password": "wrong horse battery"}),
+    );
+    call(
+        "/token",
+        json!({"email": "nobody@example.com", "password": "wrong horse battery"}),
+    );
+    call("/token", json!({"email": email}));
+    let first = signed["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |t: &str| json!({"grant_type": "refresh_token", "refresh_token": t});
+    let next = call("/refresh", refresh(&first))["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call("/refresh", refresh(&first)); // a retry: the same successor
+    call("/revoke", json!({"token": next}));
+    call("/refresh", refresh(&next)); // revoked
+
+    let docs = documents(&authenticate, "Revocations", 1.0);
+    well_formed(&docs, "authenticate", &[&password, email, &first, &next]);
+    for (metric, outcome, n) in [
+        ("SignIns", "success", 1.0),
+        ("SignIns", "bad_credentials", 2.0),
+        ("SignIns", "malformed_request", 1.0),
+        ("Refreshes", "success", 1.0),
+        ("Refreshes", "retry", 1.0),
+        ("Refreshes", "revoked", 1.0),
+        ("Revocations", "revoked", 1.0),
+    ] {
+        assert_eq!(
+            total(&docs, metric, &[("Outcome", outcome)]),
+            n,
+            "{metric} {outcome}: {docs:?}"
+        );
+    }
+    assert_eq!(total(&docs, "ColdStarts", &[]), 1.0);
+}
+
+#[test]
+fn a_store_outage_counts_as_a_dynamodb_failure() {
+    let secret = authcore::generate_secret().unwrap();
+    let down = start("authenticate", "http://127.0.0.1:1", &secret);
+    let mut event: Value =
+        serde_json::from_str(&testkit::event("authenticate-json.json", "")).unwrap();
+    event["body"] =
+        Value::String(json!({"email": "a@example.com", "password": "pw pw pw pw"}).to_string());
+    down.invoke(event.to_string().as_bytes(), TIMEOUT).unwrap();
+    let docs = documents(&down, "SignIns", 1.0);
+    well_formed(&docs, "authenticate", &[]);
+    let dynamodb = [("Service", "dynamodb")];
+    assert_eq!(
+        total(&docs, "DependencyFailures", &dynamodb),
+        1.0,
+        "{docs:?}"
+    );
+    let unavailable = [("Outcome", "store_unavailable")];
+    assert_eq!(total(&docs, "SignIns", &unavailable), 1.0, "{docs:?}");
+}
