@@ -21,7 +21,7 @@ CHECK_TOKEN_MAX_BYTES := 7000000
 # Where cargo builds, as cargo itself says (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: browser fuzz dev load test test-deployed lint template package size build build-bins bench venv clean
+.PHONY: browser fuzz dev load scan test test-deployed lint template package size build build-bins bench venv clean
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it): the template's
 ## REST API, or its HTTP API with `make dev API=http`.
@@ -34,7 +34,7 @@ dev: venv build-bins
 ## Compiling comes first; running the tests then has TEST_MINUTES (default 30; they take 3 to 10),
 ## so that a test that hangs fails the run with its name on screen instead of using up CI's hour.
 TEST_MINUTES ?= 30
-test: venv lint template build-bins package build browser
+test: venv lint template scan build-bins package build browser
 	cargo test --workspace --locked --no-run
 	@# Off a terminal (CI), timeout runs the tests in their own process group and stops them all;
 	@# at a terminal it stays in the foreground, so that Ctrl-C still reaches every test.
@@ -54,6 +54,19 @@ test-deployed: build-bins
 template: venv
 	cfn-lint template.yaml
 	sam validate --lint
+
+## make scan: checkov's security scan of template.yaml, offline. Every finding is fixed or skipped
+## in the template, next to its resource, with a one-line reason (Metadata.checkov.skip);
+## `tests/template_contract.py` refuses a skip without one.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+scan: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download \
+	  --quiet --compact --output cli
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
 
 ## make package: the Lambda packages (bootstrap binaries) for this machine's architecture, as
 ## cargo lambda builds them; needs no cross-compilation standard library.
