@@ -279,6 +279,29 @@ for origins, first in (("https://a.example,https://b.example", "https://a.exampl
             catch_all = path == "$default" or "+}" in path or method == "x-amazon-apigateway-any-method"
             check(not (catch_all and op.get("security")), f"HTTP API catch-all {method} {path} behind the authorizer")
 
+# Monitoring (the nested monitoring.yaml): the alarms notify the topic, an email only when given,
+# and the dashboard's body is JSON once CloudFormation has substituted its names.
+import os.path
+import re as _re
+mon_app = res["Monitoring"]["Properties"]
+check(mon_app["Location"] == "monitoring.yaml", "monitoring is the nested monitoring.yaml")
+m = cfn_yaml.load(os.path.join(os.path.dirname(sys.argv[1]), "monitoring.yaml"))
+check(set(mon_app["Parameters"]) == {k for k, v in m["Parameters"].items()}, "every monitoring parameter is passed")
+alarms = {k: v for k, v in m["Resources"].items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+for name in ("FailedSignInSpikeAlarm", "RefreshReuseAlarm", "AuthorizerMisconfiguredAlarm", "DependencyFailuresAlarm",
+             "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "Api5xxAlarm"):
+    check(name in alarms, f"alarm {name}")
+for name, a in alarms.items():
+    check(a["Properties"].get("AlarmActions") == [{"Ref": "AlarmTopic"}], f"{name} notifies the topic")
+    check(a["Properties"].get("TreatMissingData") == "notBreaching", f"{name}: no data is no alarm")
+check(m["Resources"]["AlarmSubscription"].get("Condition") == "EmailSet", "the email subscription only with AlarmEmail")
+body = m["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+try:
+    widgets = json.loads(_re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    check(len(widgets) >= 8, "the dashboard's widgets")
+except ValueError as e:
+    check(False, f"the dashboard body is not JSON: {e}")
+
 if failures:
     print("template contract broken:\n- " + "\n- ".join(failures))
     sys.exit(1)

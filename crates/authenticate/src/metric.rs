@@ -63,7 +63,7 @@ pub fn revoke_request(result: Result<bool, &EndpointError>) {
 
 /// A sign-in's outcome: `success`, `bad_credentials` (an unknown email and a wrong password
 /// alike), `disabled`, `bad_stored_hash`, or [`shared`]'s.
-fn sign_in(result: Result<bool, &EndpointError>) -> &'static str {
+pub fn sign_in(result: Result<bool, &EndpointError>) -> &'static str {
     match result {
         Ok(_) => "success",
         Err(EndpointError::InvalidGrant(Refusal::UnknownEmail | Refusal::WrongPassword)) => {
@@ -76,7 +76,7 @@ fn sign_in(result: Result<bool, &EndpointError>) -> &'static str {
 }
 
 /// A refresh's outcome: `success`, `retry` (the successor again), the refusal, or [`shared`]'s.
-fn refresh(result: Result<bool, &EndpointError>) -> &'static str {
+pub fn refresh(result: Result<bool, &EndpointError>) -> &'static str {
     match result {
         Ok(false) => "success",
         Ok(true) => "retry",
