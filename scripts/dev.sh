@@ -108,7 +108,10 @@ Try, in another terminal:
 Or sign in from a browser: $PAGE_ORIGIN/
 
 MSG
+# The functions' metrics (the EMF lines among their logs), summed every DEV_METRICS_SUMMARY
+# seconds (default 30; 0: never), as an operator would see them on the dashboard.
 "$BIN/local-gateway" --api "$API" --bin-dir "$BIN" --port "$PORT" \
-  --parameter-overrides "AllowedOrigins=$PAGE_ORIGIN" &
+  --parameter-overrides "AllowedOrigins=$PAGE_ORIGIN" \
+  --metrics-summary "${DEV_METRICS_SUMMARY:-30}" &
 pids+=($!)
 wait "${pids[-1]}"

@@ -35,6 +35,7 @@ fn start(port: u16, web_port: u16, env_file: &Path, api: &str) -> Dev {
         .env("DEV_BIN_DIR", &bin_dir)
         .env("DEV_WEB_DIR", common::web_copy(env_file.parent().unwrap()))
         .env("API", api)
+        .env("DEV_METRICS_SUMMARY", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -234,6 +235,14 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         "three generated keys in .env"
     );
     page_checks(&printed, port, web_port);
+    // What an operator would see: the functions' metrics, summed by the gateway every second.
+    let summary = dev.until("check-token Decisions{Outcome=allow,Reason=valid}");
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.contains("the functions' metrics so far")),
+        "{summary:?}"
+    );
 
     // Log hygiene over every line the whole stack printed after start-up: gateway request lines
     // and every function's logs. A wrong password and a garbage token first, so that failure

@@ -1,5 +1,6 @@
 //! The functions' metrics, as CloudWatch would read them: each real binary through its Runtime
-//! API, then the Embedded Metric Format documents among the lines it printed. Every document
+//! API, then the Embedded Metric Format documents among the lines it printed (and the X-Ray
+//! trace id in its request log line). Every document
 //! names the namespace from `METRICS_NAMESPACE` and the function; the counts match what was
 //! asked of it; no dimension holds a user, an email or a token.
 
@@ -103,6 +104,19 @@ fn the_authorizer_counts_decisions_by_outcome_and_reason_and_its_cold_start() {
     let refused = [("Outcome", "unauthorized")];
     assert_eq!(total(&docs, "Decisions", &refused), 1.0, "{docs:?}");
     assert_eq!(total(&docs, "ColdStarts", &[]), 1.0, "{docs:?}");
+    // The request's log line carries the X-Ray trace id Lambda sent with the invocation.
+    for line in check
+        .logs()
+        .lines()
+        .filter(|l| l.contains("authorizer decision"))
+    {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let request_id = v["fields"]["request_id"].as_str().unwrap();
+        let (pid, n) = request_id.split_once("-local-").unwrap();
+        let sent =
+            local_runtime::trace_id(u32::from_str_radix(pid, 16).unwrap(), n.parse().unwrap());
+        assert_eq!(v["span"]["xrayTraceId"], sent, "{line}");
+    }
     let init = docs
         .iter()
         .find_map(|d| d["InitDuration"].as_array())

@@ -15,6 +15,7 @@
 //! REST API in `rest.rs`; HTTP API, with its own semantics, in [`http_api`].
 
 pub mod http_api;
+pub mod metrics;
 pub mod policy;
 mod rest;
 pub mod template;
@@ -149,6 +150,8 @@ pub struct Options {
     pub echo_logs: bool,
     /// Write a line per request to standard error (method, path, status, time, cache use).
     pub access_log: bool,
+    /// Print a summary of the functions' metrics (their EMF lines) this often; `None`, never.
+    pub metrics_summary: Option<Duration>,
     /// The most instances of one function running at once, as Lambda scales out.
     pub max_instances: usize,
     /// How long a client may take to send its request line and headers.
@@ -168,6 +171,7 @@ impl Options {
             region: "us-east-1".to_owned(),
             echo_logs: false,
             access_log: true,
+            metrics_summary: None,
             max_instances: local_runtime::pool::DEFAULT_MAX_INSTANCES,
             header_timeout: HEADER_READ_TIMEOUT,
         }
@@ -312,9 +316,15 @@ impl Gateway {
             )
             .into());
         }
+        let tally = options.metrics_summary.map(|every| {
+            let tally = Arc::new(metrics::Tally::default());
+            tally.print_every(every);
+            tally
+        });
         let mut functions = HashMap::new();
         for (id, def) in &stack.functions {
-            let spec = function_spec(options, id, def)?;
+            let mut spec = function_spec(options, id, def)?;
+            spec.observer = tally.as_ref().map(metrics::Tally::observer);
             let f = Pool::start(spec, options.max_instances).map_err(|source| {
                 GatewayError::Function {
                     name: id.clone(),

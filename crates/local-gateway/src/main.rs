@@ -39,6 +39,10 @@ struct Cli {
     /// overlap).
     #[arg(long, default_value_t = local_runtime::pool::DEFAULT_MAX_INSTANCES)]
     max_instances: usize,
+    /// Print a summary of the functions' metrics (their CloudWatch EMF lines) every this many
+    /// seconds, when it changed; 0, never.
+    #[arg(long, default_value_t = 0)]
+    metrics_summary: u64,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -98,6 +102,8 @@ fn options(cli: &Cli) -> Result<Options, local_gateway::GatewayError> {
     options.parameters = cli.parameters.iter().cloned().collect::<HashMap<_, _>>();
     options.echo_logs = true;
     options.max_instances = cli.max_instances;
+    options.metrics_summary =
+        (cli.metrics_summary > 0).then(|| std::time::Duration::from_secs(cli.metrics_summary));
     let host = |name: &str| std::env::var(name).ok().map(|v| (name.to_owned(), v));
     let local_keys = local_gateway::LOCAL_SECRETS
         .iter()

@@ -83,6 +83,7 @@ impl Outcome {
 
 struct Pending {
     id: String,
+    trace_id: String,
     payload: Vec<u8>,
     deadline_ms: u128,
 }
@@ -120,6 +121,18 @@ pub struct FunctionSpec {
     pub env: Vec<(String, String)>,
     /// Copy the function's output to this process's standard error as well as capturing it.
     pub echo_logs: bool,
+    /// Called with each line the function prints, as it prints it.
+    pub observer: Option<LineObserver>,
+}
+
+/// Something that reads a function's output line by line (the local gateway's metrics tally).
+#[derive(Clone)]
+pub struct LineObserver(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for LineObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineObserver")
+    }
 }
 
 impl FunctionSpec {
@@ -130,6 +143,7 @@ impl FunctionSpec {
             binary: binary.into(),
             env: Vec::new(),
             echo_logs: false,
+            observer: None,
         }
     }
 
@@ -197,10 +211,10 @@ impl Function {
         })?;
         let logs = Arc::new(Mutex::new(Vec::new()));
         if let Some(out) = child.stdout.take() {
-            collect(out, logs.clone(), spec.echo_logs);
+            collect(out, logs.clone(), spec.echo_logs, spec.observer.clone());
         }
         if let Some(err) = child.stderr.take() {
-            collect(err, logs.clone(), spec.echo_logs);
+            collect(err, logs.clone(), spec.echo_logs, spec.observer.clone());
         }
         Ok(Self {
             name: spec.name,
@@ -260,11 +274,8 @@ impl Function {
 
     /// Invokes the function with `payload` and waits up to `timeout` for its answer.
     pub fn invoke(&self, payload: &[u8], timeout: Duration) -> Result<Outcome, RuntimeError> {
-        let id = format!(
-            "{:08x}-local-{:012}",
-            std::process::id(),
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:08x}-local-{n:012}", std::process::id());
         let (tx, rx): (Sender<Outcome>, Receiver<Outcome>) = mpsc::channel();
         {
             let mut inner = self.shared.lock();
@@ -273,6 +284,7 @@ impl Function {
             }
             inner.waiting.insert(id.clone(), tx);
             inner.queue.push_back(Pending {
+                trace_id: trace_id(std::process::id(), n),
                 id: id.clone(),
                 payload: payload.to_vec(),
                 deadline_ms: epoch_ms() + timeout.as_millis(),
@@ -353,7 +365,12 @@ fn epoch_ms() -> u128 {
         .unwrap_or(0)
 }
 
-fn collect(stream: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>, echo: bool) {
+fn collect(
+    stream: impl Read + Send + 'static,
+    sink: Arc<Mutex<Vec<u8>>>,
+    echo: bool,
+    observer: Option<LineObserver>,
+) {
     thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();
@@ -364,6 +381,9 @@ fn collect(stream: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>, echo: 
         {
             if echo {
                 let _ = std::io::stderr().write_all(&line);
+            }
+            if let Some(observe) = &observer {
+                (observe.0)(String::from_utf8_lossy(&line).trim_end());
             }
             sink.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -462,6 +482,12 @@ fn error_outcome(body: &[u8]) -> Outcome {
 }
 
 /// The `/next` answer: the payload, with the headers Lambda sends.
+/// The X-Ray trace header of invocation `n` of process `pid` (request id
+/// `{pid:08x}-local-{n:012}`), as Lambda sends it to a function whose tracing is PassThrough.
+pub fn trace_id(pid: u32, n: u64) -> String {
+    format!("Root=1-{pid:08x}-{n:024x};Sampled=0")
+}
+
 fn invocation_response(next: Pending) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(next.payload)));
     let headers = [
@@ -472,10 +498,7 @@ fn invocation_response(next: Pending) -> Response<Full<Bytes>> {
             "lambda-runtime-invoked-function-arn",
             "arn:aws:lambda:us-east-1:123456789012:function:local".to_owned(),
         ),
-        (
-            "lambda-runtime-trace-id",
-            "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
-        ),
+        ("lambda-runtime-trace-id", next.trace_id),
     ];
     for (name, value) in headers {
         if let Ok(value) = http::HeaderValue::try_from(value) {
