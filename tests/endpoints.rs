@@ -168,6 +168,17 @@ fn a_secrets_manager_outage_at_cold_start_fails_that_start_and_the_next_one_reco
         logs.contains("start-up failed") && logs.contains(&format!("cannot read the secret {arn}")),
         "{logs}"
     );
+    // And counts it before it ends: the metric an operator's alarm sees.
+    let failures = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|d| d["Service"] == "secretsmanager")
+        .filter_map(|d| d["DependencyFailures"].as_f64())
+        .sum::<f64>();
+    assert!(
+        failures >= 1.0,
+        "no DependencyFailures for Secrets Manager: {logs}"
+    );
     // Lambda starts another environment for the next invocation: with the service back, it
     // answers (no such user here: a refusal, but an answer).
     common::add_user(
