@@ -101,9 +101,17 @@ impl Metrics {
     /// Writes what was recorded since the last flush to standard output: one line per set of
     /// dimensions that changed. A failed write is logged; the invocation's answer stands.
     pub fn flush(&self) {
-        if let Some(collector) = self.collector
-            && let Err(e) = collector.flush(std::io::stdout().lock())
-        {
+        use std::io::Write as _;
+        let Some(collector) = self.collector else {
+            return;
+        };
+        // Serialized into memory first, then written at once: serde_json writes a document in
+        // many small pieces, which standard output's line buffer would scan one by one.
+        let mut lines = Vec::with_capacity(1024);
+        let written = collector
+            .flush(&mut lines)
+            .and_then(|()| std::io::stdout().lock().write_all(&lines));
+        if let Err(e) = written {
             tracing::warn!(error = %e, "metrics not written");
         }
     }
