@@ -8,6 +8,7 @@ use std::time::Duration;
 
 mod common;
 
+use authcore::TokenError;
 use local_runtime::{Function, FunctionSpec};
 use serde_json::{Value, json};
 use testkit::moto::{MotoServer, local_aws_env};
@@ -68,6 +69,15 @@ fn well_formed(docs: &[Value], function: &str, secrets: &[&str]) {
         for dim in directive["Dimensions"][0].as_array().unwrap() {
             assert!(d[dim.as_str().unwrap()].is_string(), "{dim} in {d}");
         }
+        // Every metric named, with its unit, and present as a member of the document.
+        for metric in directive["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().expect("a Name");
+            assert!(metric["Unit"].is_string(), "no Unit for {name}: {d}");
+            assert!(
+                d[name].is_number() || d[name].is_array(),
+                "no value for {name}: {d}"
+            );
+        }
         let text = d.to_string();
         for s in secrets {
             assert!(!text.contains(s), "{s} in {d}");
@@ -84,32 +94,90 @@ fn the_authorizer_counts_decisions_by_outcome_and_reason_and_its_cold_start() {
         authcore::token::now_seconds(),
     );
     let check = start("check-token", "http://127.0.0.1:1", &secret);
-    for event in [
-        "check-token.json",
-        "check-token.json",
-        "check-token-garbage.json",
-    ] {
-        check
-            .invoke(testkit::event(event, &token).as_bytes(), TIMEOUT)
-            .unwrap();
+    let now = authcore::token::now_seconds();
+    let subject = || testkit::demo_subject("u_metrics");
+    let other = |change: fn(&mut authcore::Config)| {
+        let mut config = authcore::Config::with_secret(&secret).unwrap();
+        change(&mut config);
+        let key = config.inline_key().unwrap().clone();
+        authcore::TokenIssuer::new(&key, &config)
+            .issue_at(subject(), now)
+            .unwrap()
+            .token
+    };
+    let with = |t: &str| testkit::event("check-token.json", t);
+    let stranger = authcore::generate_secret().unwrap();
+    let cases: Vec<(String, &str, &str)> = vec![
+        (with(&token), "allow", "valid"),
+        (with(&token), "allow", "valid"),
+        (
+            with(&token).replace("/GET/hello", "/GET/admin"),
+            "deny",
+            "not_granted",
+        ),
+        (
+            with(&testkit::mint(&secret, subject(), now - 86_400)),
+            "unauthorized",
+            TokenError::Expired.reason(),
+        ),
+        (
+            with(&testkit::mint(&secret, subject(), now + 3_600)),
+            "unauthorized",
+            TokenError::NotYetValid.reason(),
+        ),
+        (
+            with(&testkit::mint(&stranger, subject(), now)),
+            "unauthorized",
+            TokenError::BadSignature.reason(),
+        ),
+        (
+            with(&other(|c| c.issuer = "https://elsewhere".into())),
+            "unauthorized",
+            TokenError::WrongIssuer.reason(),
+        ),
+        (
+            with(&other(|c| c.audience = "another-api".into())),
+            "unauthorized",
+            TokenError::WrongAudience.reason(),
+        ),
+        (
+            testkit::event("check-token-garbage.json", ""),
+            "unauthorized",
+            "malformed",
+        ),
+        (
+            testkit::event("check-token-no-bearer.json", ""),
+            "unauthorized",
+            "wrong_scheme",
+        ),
+    ];
+    for (event, _, _) in &cases {
+        check.invoke(event.as_bytes(), TIMEOUT).unwrap();
     }
-    let docs = documents(&check, "Decisions", 3.0);
+    let docs = documents(&check, "Decisions", cases.len() as f64);
     well_formed(
         &docs,
         "check-token",
         &[&token, "u_metrics", "demo@example.com"],
     );
-    let allow = [("Outcome", "allow"), ("Reason", "valid")];
-    assert_eq!(total(&docs, "Decisions", &allow), 2.0, "{docs:?}");
-    let refused = [("Outcome", "unauthorized")];
-    assert_eq!(total(&docs, "Decisions", &refused), 1.0, "{docs:?}");
+    for (_, outcome, reason) in &cases {
+        let driven = cases
+            .iter()
+            .filter(|(_, o, r)| (o, r) == (outcome, reason))
+            .count();
+        let dims = [("Outcome", *outcome), ("Reason", *reason)];
+        let counted = total(&docs, "Decisions", &dims);
+        assert_eq!(counted, driven as f64, "{outcome} {reason}: {docs:?}");
+    }
     assert_eq!(total(&docs, "ColdStarts", &[]), 1.0, "{docs:?}");
     // The request's log line carries the X-Ray trace id Lambda sent with the invocation.
-    for line in check
-        .logs()
+    let logs = check.logs();
+    let lines: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("authorizer decision"))
-    {
+        .collect();
+    assert_eq!(lines.len(), cases.len(), "{logs}");
+    for line in lines {
         let v: Value = serde_json::from_str(line).unwrap();
         let request_id = v["fields"]["request_id"].as_str().unwrap();
         let (pid, n) = request_id.split_once("-local-").unwrap();
@@ -158,10 +226,13 @@ fn sign_ins_refreshes_and_revocations_are_counted_by_outcome() {
         serde_json::from_str::<Value>(v["body"].as_str().unwrap_or("null")).unwrap()
     };
     let signed = call("/token", json!({"email": email, "password": password}));
-    call(
-        "/token",
-        json!({"email": email, "password": "wrong horse battery"}),
-    );
+    // Five wrong passwords from one source, then a sixth, which the lockout holds.
+    for _ in 0..6 {
+        call(
+            "/token",
+            json!({"email": email, "password": "wrong horse battery"}),
+        );
+    }
     call(
         "/token",
         json!({"email": "nobody@example.com", "password": "wrong horse battery"}),
@@ -174,17 +245,28 @@ fn sign_ins_refreshes_and_revocations_are_counted_by_outcome() {
         .unwrap()
         .to_owned();
     call("/refresh", refresh(&first)); // a retry: the same successor
-    call("/revoke", json!({"token": next}));
-    call("/refresh", refresh(&next)); // revoked
+    let last = call("/refresh", refresh(&next))["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call("/refresh", refresh(&first)); // its successor was used: reuse, the family is revoked
+    call("/revoke", json!({"token": last}));
+    call("/refresh", refresh(&last)); // revoked
 
     let docs = documents(&authenticate, "Revocations", 1.0);
-    well_formed(&docs, "authenticate", &[&password, email, &first, &next]);
+    well_formed(
+        &docs,
+        "authenticate",
+        &[&password, email, &first, &next, &last],
+    );
     for (metric, outcome, n) in [
         ("SignIns", "success", 1.0),
-        ("SignIns", "bad_credentials", 2.0),
+        ("SignIns", "bad_credentials", 6.0),
+        ("SignIns", "held", 1.0),
         ("SignIns", "malformed_request", 1.0),
-        ("Refreshes", "success", 1.0),
+        ("Refreshes", "success", 2.0),
         ("Refreshes", "retry", 1.0),
+        ("Refreshes", "reuse", 1.0),
         ("Refreshes", "revoked", 1.0),
         ("Revocations", "revoked", 1.0),
     ] {
@@ -194,6 +276,12 @@ fn sign_ins_refreshes_and_revocations_are_counted_by_outcome() {
             "{metric} {outcome}: {docs:?}"
         );
     }
+    let held = [("Outcome", "held"), ("Rule", "account_and_source")];
+    assert_eq!(
+        total(&docs, "SignIns", &held),
+        1.0,
+        "the rule that held it: {docs:?}"
+    );
     assert_eq!(total(&docs, "ColdStarts", &[]), 1.0);
 }
 

@@ -32,6 +32,10 @@ fn watched(doc: &Value) -> Vec<(String, Vec<(String, String)>)> {
         for m in metrics {
             let in_ours = matches!(&m["Namespace"], Value::Tagged(t) if t.value.as_str() == Some("Namespace"));
             if !in_ours {
+                if let Some(ns) = m["Namespace"].as_str() {
+                    let name = m["MetricName"].as_str().unwrap();
+                    out.push((format!("{ns}:{name}"), Vec::new()));
+                }
                 continue;
             }
             let dims = m["Dimensions"]
@@ -78,9 +82,27 @@ fn every_alarm_on_the_functions_metrics_watches_what_they_record() {
         ),
     ];
     let functions = ["check-token", "authenticate", "hello"];
-    let alarms = watched(&monitoring());
-    assert!(alarms.len() >= 5, "{alarms:?}");
-    for (name, dims) in &alarms {
+    // What AWS publishes for Lambda functions and for REST (5XXError) and HTTP (5xx) APIs.
+    let aws = [
+        "AWS/Lambda:Errors",
+        "AWS/Lambda:Throttles",
+        "AWS/ApiGateway:5XXError",
+        "AWS/ApiGateway:5xx",
+    ];
+    let (published, ours): (Vec<_>, Vec<_>) = watched(&monitoring())
+        .into_iter()
+        .partition(|(name, _)| name.starts_with("AWS/"));
+    for (name, _) in &published {
+        assert!(
+            aws.contains(&name.as_str()),
+            "an alarm watches {name}, which AWS does not publish"
+        );
+    }
+    assert!(
+        published.len() >= 8 && ours.len() >= 5,
+        "{published:?} {ours:?}"
+    );
+    for (name, dims) in &ours {
         for (k, v) in dims {
             let ok = match k.as_str() {
                 "Function" => functions.contains(&v.as_str()),

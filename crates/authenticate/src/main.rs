@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use authenticate::{State, handle, settings};
+use authenticate::{State, handle, metric, settings};
 use awsenv::http_events::drop_undecodable_body;
 use awsenv::metrics::Metrics;
 use lambda_http::request::LambdaRequest;
@@ -16,7 +16,7 @@ use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let settings = settings::from_process()?;
-    let metrics = Metrics::install(&settings.aws, "authenticate");
+    let metrics = Metrics::install(&settings.aws, "authenticate", &metric::COUNTERS);
     let state = State::start(&settings).await.inspect_err(|e| {
         tracing::error!(error = %e, "start-up failed");
         metrics.flush();

@@ -15,6 +15,9 @@ pub const REVOCATIONS: &str = "Revocations";
 /// Stored password hashes replaced by stronger ones at sign-in.
 pub const HASHES_UPGRADED: &str = "PasswordHashesUpgraded";
 
+/// Every count of this function, for their unit.
+pub const COUNTERS: [&str; 4] = [SIGN_INS, REFRESHES, REVOCATIONS, HASHES_UPGRADED];
+
 /// Which count a `/token` or `/refresh` request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counted {

@@ -72,10 +72,10 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Installs the recorder for `function`, in the namespace `env` names. When another
-    /// recorder is installed already (a test process), nothing is recorded and the reason is
-    /// logged.
-    pub fn install(env: &AwsEnv, function: &'static str) -> Self {
+    /// Installs the recorder for `function`, in the namespace `env` names, with `counters`
+    /// (the function's own counts) declared in the unit `Count`. When another recorder is
+    /// installed already (a test process), nothing is recorded and the reason is logged.
+    pub fn install(env: &AwsEnv, function: &'static str, counters: &[&'static str]) -> Self {
         let namespace = env
             .get(NAMESPACE_VAR)
             .filter(|n| !n.is_empty())
@@ -88,7 +88,9 @@ impl Metrics {
             .inspect_err(|e| tracing::warn!(error = %e, "metrics are off"))
             .ok();
         metrics::describe_histogram!(INIT_DURATION, metrics::Unit::Milliseconds, "start-up time");
-        metrics::describe_counter!(COLD_STARTS, metrics::Unit::Count, "cold starts");
+        for counter in [COLD_STARTS, DEPENDENCY_FAILURES].iter().chain(counters) {
+            metrics::describe_counter!(*counter, metrics::Unit::Count, "a count");
+        }
         Self { collector }
     }
 

@@ -13,7 +13,11 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let settings = settings::from_process()?;
-    let metrics = Metrics::install(&settings.aws, "check-token");
+    let counters = [
+        check_token::decision::DECISIONS,
+        check_token::KEY_RING_RELOADS,
+    ];
+    let metrics = Metrics::install(&settings.aws, "check-token", &counters);
     let state = State::start(&settings).await.inspect_err(|e| {
         tracing::error!(error = %e, "start-up failed");
         metrics.flush();

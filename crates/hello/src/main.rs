@@ -12,7 +12,7 @@ use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let settings = hello::settings::from_process()?;
-    let metrics = Metrics::install(&settings.aws, "hello");
+    let metrics = Metrics::install(&settings.aws, "hello", &[]);
     metrics.cold_start(started.elapsed());
     let cors = &settings.cors;
     lambda_runtime::run(service_fn(
