@@ -16,6 +16,8 @@ use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const NAMESPACE: &str = "metrics-test";
+/// The client address in the sample sign-in event (`events/authenticate-json.json`).
+const SOURCE_IP: &str = "203.0.113.10";
 
 fn start(binary: &str, endpoint: &str, secret: &str) -> Function {
     let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
@@ -257,7 +259,7 @@ fn sign_ins_refreshes_and_revocations_are_counted_by_outcome() {
     well_formed(
         &docs,
         "authenticate",
-        &[&password, email, &first, &next, &last],
+        &[&password, email, &first, &next, &last, SOURCE_IP],
     );
     for (metric, outcome, n) in [
         ("SignIns", "success", 1.0),
