@@ -11,7 +11,7 @@ mod common;
 use authcore::TokenError;
 use local_runtime::{Function, FunctionSpec};
 use serde_json::{Value, json};
-use testkit::moto::{MotoServer, local_aws_env};
+use testkit::moto::local_aws_env;
 use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -199,22 +199,9 @@ fn the_authorizer_counts_decisions_by_outcome_and_reason_and_its_cold_start() {
 
 #[test]
 fn sign_ins_refreshes_and_revocations_are_counted_by_outcome() {
-    let moto = MotoServer::start();
-    let endpoint = moto.endpoint();
-    let secret = authcore::generate_secret().unwrap();
-    let password = format!(
-        "metrics {} staple",
-        &authcore::generate_secret().unwrap()[..12]
-    );
     let email = "metrics@example.com";
-    common::add_user(
-        &endpoint,
-        "UsersTable",
-        email,
-        "Metrics User",
-        &["reader"],
-        &password,
-    );
+    let (moto, secret, password) = common::moto_with_reader(email);
+    let endpoint = moto.endpoint();
     let authenticate = start("authenticate", &endpoint, &secret);
     let call = |path: &str, body: Value| {
         let mut event: Value =
