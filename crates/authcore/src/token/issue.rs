@@ -62,7 +62,9 @@ impl TokenIssuer {
     pub fn new(key: &SigningKey, config: &Config) -> Self {
         super::crypto::install();
         let mut header = jsonwebtoken::Header::new(ALGORITHM);
-        header.typ = Some("JWT".to_owned());
+        // RFC 9068: an access token says so, so that no other JWT signed with the key passes
+        // for one.
+        header.typ = Some(super::ACCESS_TOKEN_TYPE.to_owned());
         Self {
             key: jsonwebtoken::EncodingKey::from_secret(key.expose_secret()),
             header,
@@ -146,7 +148,7 @@ mod tests {
         assert_ne!(again.claims.jti, issued.claims.jti);
         let header = header_of(&issued.token);
         assert_eq!(header.alg, ALGORITHM);
-        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid, None);
     }
 

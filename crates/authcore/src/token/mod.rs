@@ -24,6 +24,9 @@ pub use verify::TokenVerifier;
 /// The largest token considered, in bytes (the same limit as the whole header).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+/// The `typ` of the access tokens issued (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
 /// The one algorithm issued and accepted.
 pub const ALGORITHM: jsonwebtoken::Algorithm = jsonwebtoken::Algorithm::HS256;
 
@@ -45,6 +48,16 @@ pub enum TokenError {
     /// `aud` does not name the configured audience.
     #[error("the token is meant for another audience")]
     WrongAudience,
+    /// `exp - iat` is longer than any token the issuer mints (its lifetime plus the leeway):
+    /// a misconfigured or compromised issuer, not a token of ours.
+    #[error(
+        "the token lives longer than the issuer's tokens can: check the issuer's token lifetime"
+    )]
+    TooLongLived,
+    /// The header's `typ` says it is not an access token (RFC 9068: `at+jwt`, or the plain
+    /// `JWT` of tokens issued before it, or none).
+    #[error("the token's type is not an access token's")]
+    WrongType,
     /// A required claim is absent.
     #[error("the token has no `{0}` claim")]
     MissingClaim(&'static str),
@@ -74,6 +87,8 @@ impl TokenError {
             Self::BadSignature => "bad_signature",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
+            Self::TooLongLived => "lifetime_too_long",
+            Self::WrongType => "wrong_type",
             Self::MissingClaim(_) => "missing_claim",
             Self::Malformed(_) => "malformed",
             Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",

@@ -3,8 +3,9 @@
 //! The library decodes the header, pins the algorithm, checks the HMAC before reading the
 //! claims, and checks `iss`, `aud` and the presence of `exp`, `sub`, `iss` and `aud`. This
 //! layer adds what it does not do: the size cap, the `kid` lookup in the key ring, `iat`
-//! required, `crit` refused (RFC 7515 §4.1.11), and the time checks against a given `now`
-//! (`exp`, and `nbf` and `iat` not in the future), each with the configured leeway.
+//! required, `crit` refused (RFC 7515 §4.1.11), `typ` that of an access token or none, the
+//! time checks against a given `now` (`exp`, and `nbf` and `iat` not in the future), each with
+//! the configured leeway, and a lifetime (`exp - iat`) no longer than the issuer's tokens have.
 
 use std::fmt;
 
@@ -15,6 +16,9 @@ use serde::Deserialize;
 use super::{ALGORITHM, Claims, MAX_TOKEN_BYTES, TokenError, now_seconds};
 use crate::config::Config;
 use crate::keys::{KeyRing, SigningKey};
+
+/// The `typ` values of access tokens: RFC 9068's, and the plain `JWT` of tokens issued before.
+const ACCESS_TYPES: [&str; 3] = ["at+jwt", "application/at+jwt", "JWT"];
 
 /// The length of an HS256 signature in base64url: 32 bytes, 43 characters.
 const SIGNATURE_CHARS: usize = 43;
@@ -32,6 +36,8 @@ pub struct TokenVerifier {
     validation: Validation,
     audience: String,
     leeway: u64,
+    /// The longest `exp - iat` accepted: the configured token lifetime plus the leeway.
+    max_lifetime: u64,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -111,6 +117,7 @@ impl TokenVerifier {
             validation,
             audience: config.audience.clone(),
             leeway: config.leeway.as_secs(),
+            max_lifetime: config.token_ttl.as_secs() + config.leeway.as_secs(),
         }
     }
 
@@ -169,6 +176,9 @@ impl TokenVerifier {
         if sub.is_empty() {
             return Err(TokenError::Malformed("sub is empty"));
         }
+        if exp.saturating_sub(iat) > self.max_lifetime {
+            return Err(TokenError::TooLongLived);
+        }
         // RFC 7519 §4.1.4: refuse on or after exp.
         if now >= exp.saturating_add(self.leeway) {
             return Err(TokenError::Expired);
@@ -208,6 +218,14 @@ fn check_header(header: &str, token: &str) -> Result<Option<String>, TokenError>
             "{:?}",
             parsed.alg
         )));
+    }
+    // Tokens issued before `at+jwt` say `JWT`; a token without `typ` is an access token too
+    // (RFC 9068 §4 asks resource servers to check it; refusing none would refuse others'
+    // tools and older tokens, and any other type is refused).
+    // A media type: compared without regard to case (RFC 7515 §4.1.9).
+    let access = |typ: &str| ACCESS_TYPES.iter().any(|a| a.eq_ignore_ascii_case(typ));
+    if parsed.typ.as_deref().is_some_and(|typ| !access(typ)) {
+        return Err(TokenError::WrongType);
     }
     if parsed.crit.is_some() {
         return Err(TokenError::Malformed(
@@ -310,16 +328,16 @@ mod tests {
     #[test]
     fn accepts_a_token_made_by_python_stdlib_hmac() {
         // Made outside Rust with Python's hmac and base64 modules: spaces in the JSON, `\u`
-        // escapes, an array `aud`, a fractional `nbf`, and an `exp` in 2100.
-        const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiAiaHR0cHM6Ly9pc3N1ZXIuZXhhbXBsZSIsICJhdWQiOiBbIm90aGVyLWFwaSIsICJvcmRlcnMtYXBpIl0sICJzdWIiOiAidXNlci00MiIsICJpYXQiOiAxNzAwMDAwMDAwLCAibmJmIjogMTcwMDAwMDAwMC41LCAiZXhwIjogNDEwMjQ0NDgwMCwgImp0aSI6ICIzZjJjIiwgImVtYWlsIjogImFkYUBleGFtcGxlLmNvbSIsICJuYW1lIjogIkFkYSBMXHUwMGY2dmVsYWNlIiwgInJvbGVzIjogWyJhZG1pbiIsICJyZWFkZXIiXX0.psl4F97xR6jjMKmS5tFrF3_nSOGgAGumI2qS5K06JTA";
+        // escapes, an array `aud`, a fractional `nbf`, and a ten-minute lifetime around NOW.
+        const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiAiaHR0cHM6Ly9pc3N1ZXIuZXhhbXBsZSIsICJhdWQiOiBbIm90aGVyLWFwaSIsICJvcmRlcnMtYXBpIl0sICJzdWIiOiAidXNlci00MiIsICJpYXQiOiAxNzk5OTk5OTAwLCAibmJmIjogMTc5OTk5OTkwMC41LCAiZXhwIjogMTgwMDAwMDUwMCwgImp0aSI6ICIzZjJjIiwgImVtYWlsIjogImFkYUBleGFtcGxlLmNvbSIsICJuYW1lIjogIkFkYSBMXHUwMGY2dmVsYWNlIiwgInJvbGVzIjogWyJhZG1pbiIsICJyZWFkZXIiXX0.UfnFOeCzpZuOlqOhDUiLToQWLurBy7KyHYr54tZRxLg";
         let fixture = key(b"fixture-secret-only-for-tests-0123456789abcdef");
         let claims = TokenVerifier::new(&fixture, &config())
             .verify_at(TOKEN, NOW)
             .unwrap();
         assert_eq!(claims.sub, "user-42");
         assert_eq!(claims.name.as_deref(), Some("Ada Lövelace"));
-        assert_eq!(claims.nbf, Some(1_700_000_000));
-        assert_eq!(claims.exp, 4_102_444_800);
+        assert_eq!(claims.nbf, Some(1_799_999_900));
+        assert_eq!(claims.exp, 1_800_000_500);
         assert_eq!(claims.roles, ["admin", "reader"]);
         assert_eq!(
             verifier().verify_at(TOKEN, NOW),
@@ -329,13 +347,55 @@ mod tests {
 
     #[test]
     fn optional_claims_may_be_absent() {
-        let minimal = serde_json::json!({"iss":"https://issuer.example","aud":"orders-api","sub":"s","iat":1,"exp":4102444800u64});
+        let minimal = serde_json::json!({"iss":"https://issuer.example","aud":"orders-api","sub":"s","iat":NOW - 10,"exp":NOW + 600});
         let token = sign(&Header::new(ALGORITHM), &minimal, SECRET.as_bytes());
         let claims = verifier().verify_at(&token, NOW).unwrap();
         assert_eq!(
             (claims.nbf, claims.jti, claims.roles.len()),
             (None, None, 0)
         );
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_issuers_can_is_refused() {
+        let v = verifier(); // the default lifetime, 900 s, and 30 s of leeway
+        let longest = 900 + 30;
+        assert!(
+            v.verify_at(&with("exp", (NOW - 10 + longest).into()), NOW)
+                .is_ok()
+        );
+        for exp in [NOW - 10 + longest + 1, NOW + 10 * 365 * 86_400, 1 << 63] {
+            assert_eq!(
+                v.verify_at(&with("exp", exp.into()), NOW),
+                Err(TokenError::TooLongLived),
+                "exp {exp}"
+            );
+        }
+    }
+
+    #[test]
+    fn typ_must_be_an_access_tokens_or_absent() {
+        let typed = |typ: Option<&str>| {
+            let mut header = Header::new(ALGORITHM);
+            header.typ = typ.map(str::to_owned);
+            sign(&header, &good_claims(), SECRET.as_bytes())
+        };
+        for ok in [
+            None,
+            Some("at+jwt"),
+            Some("AT+JWT"),
+            Some("application/at+jwt"),
+            Some("JWT"),
+        ] {
+            assert!(verifier().verify_at(&typed(ok), NOW).is_ok(), "{ok:?}");
+        }
+        for refused in ["id+jwt", "logout+jwt", "at+JWT-ish"] {
+            assert_eq!(
+                verifier().verify_at(&typed(Some(refused)), NOW),
+                Err(TokenError::WrongType),
+                "{refused}"
+            );
+        }
     }
 
     #[test]
