@@ -7,29 +7,15 @@ use std::time::Duration;
 
 mod common;
 
-use local_runtime::{Function, FunctionSpec, Outcome};
+use local_runtime::{Function, Outcome};
 use serde_json::Value;
 use testkit::moto::MotoServer;
-use testkit::moto::local_aws_env;
-use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Function `binary` at TRACE, against `endpoint`, with `secret` as its key.
 fn verbose(binary: &str, endpoint: &str, secret: &str) -> Function {
-    let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
-    let mut spec = FunctionSpec::new(binary, path)
-        .env("JWT_SECRET", secret)
-        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
-        .env("REFRESH_KEY", testkit::REFRESH_KEY)
-        .env("ROUTE_RULES", testkit::ROUTE_RULES)
-        .env("USERS_TABLE", "UsersTable")
-        .env("ATTEMPTS_TABLE", "AttemptsTable")
-        .env("SESSIONS_TABLE", "SessionsTable");
-    for (k, v) in local_aws_env(endpoint) {
-        spec = spec.env(k, v);
-    }
-    let spec = spec
+    let spec = common::function_spec(binary, endpoint, secret)
         .env("AWS_LAMBDA_LOG_LEVEL", "TRACE")
         .env("RUST_LOG", "trace");
     Function::start(spec).unwrap()

@@ -9,10 +9,8 @@ use std::time::Duration;
 mod common;
 
 use authcore::TokenError;
-use local_runtime::{Function, FunctionSpec};
+use local_runtime::Function;
 use serde_json::{Value, json};
-use testkit::moto::local_aws_env;
-use testkit::process::built_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const NAMESPACE: &str = "metrics-test";
@@ -20,19 +18,7 @@ const NAMESPACE: &str = "metrics-test";
 const SOURCE_IP: &str = "203.0.113.10";
 
 fn start(binary: &str, endpoint: &str, secret: &str) -> Function {
-    let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
-    let mut spec = FunctionSpec::new(binary, path)
-        .env("JWT_SECRET", secret)
-        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
-        .env("REFRESH_KEY", testkit::REFRESH_KEY)
-        .env("ROUTE_RULES", testkit::ROUTE_RULES)
-        .env("USERS_TABLE", "UsersTable")
-        .env("ATTEMPTS_TABLE", "AttemptsTable")
-        .env("SESSIONS_TABLE", "SessionsTable")
-        .env("METRICS_NAMESPACE", NAMESPACE);
-    for (k, v) in local_aws_env(endpoint) {
-        spec = spec.env(k, v);
-    }
+    let spec = common::function_spec(binary, endpoint, secret).env("METRICS_NAMESPACE", NAMESPACE);
     Function::start(spec).unwrap()
 }
 

@@ -19,6 +19,24 @@ pub fn event(name: &str, token: &str) -> Vec<u8> {
     testkit::event(name, token).into_bytes()
 }
 
+/// Function `binary` as the template runs it locally: the test keys, the template's route
+/// rules and tables, and the AWS environment of the local server at `endpoint`.
+pub fn function_spec(binary: &str, endpoint: &str, secret: &str) -> local_runtime::FunctionSpec {
+    let path = built_binary(binary).unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = local_runtime::FunctionSpec::new(binary, path)
+        .env("JWT_SECRET", secret)
+        .env("LOCKOUT_KEY", testkit::LOCKOUT_KEY)
+        .env("REFRESH_KEY", testkit::REFRESH_KEY)
+        .env("ROUTE_RULES", testkit::ROUTE_RULES)
+        .env("USERS_TABLE", "UsersTable")
+        .env("ATTEMPTS_TABLE", "AttemptsTable")
+        .env("SESSIONS_TABLE", "SessionsTable");
+    for (k, v) in local_aws_env(endpoint) {
+        spec = spec.env(k, v);
+    }
+    spec
+}
+
 /// Creates `table` (if it does not exist) on the local server at `endpoint` and adds a user,
 /// with the built `authctl`, the way a person would: the password on standard input.
 pub fn add_user(
