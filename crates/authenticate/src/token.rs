@@ -38,12 +38,21 @@ pub async fn endpoint(
         (Ok(Grant::Password(_)), Grants::RefreshOnly) => Err(EndpointError::PasswordAtRefresh),
         (parsed, _) => parsed,
     };
-    let (grant, result) = match parsed {
-        Ok(Grant::Password(credentials)) => {
-            ("password", sign_in(state, &credentials, &source).await)
-        }
+    // A request that is neither grant counts where it was sent: /token's sign-ins, /refresh's
+    // refreshes.
+    let unparsed = match grants {
+        Grants::All => Counted::SignIn,
+        Grants::RefreshOnly => Counted::Refresh,
+    };
+    let (grant, counted, result) = match parsed {
+        Ok(Grant::Password(credentials)) => (
+            "password",
+            Counted::SignIn,
+            sign_in(state, &credentials, &source).await,
+        ),
         Ok(Grant::Refresh(token)) => (
             "refresh_token",
+            Counted::Refresh,
             refresh::refresh(state, &token).await.map(|r| SignedIn {
                 token: r.token,
                 rehashed: false,
@@ -51,13 +60,9 @@ pub async fn endpoint(
                 retry: r.retry,
             }),
         ),
-        Err(e) => ("-", Err(e)),
+        Err(e) => ("-", unparsed, Err(e)),
     };
     log(grant, &result, call);
-    let counted = match (grant, grants) {
-        ("password", _) | ("-", Grants::All) => Counted::SignIn,
-        _ => Counted::Refresh,
-    };
     metric::token_request(counted, result.as_ref().map(|s| s.retry));
     if matches!(&result, Ok(s) if s.rehashed) {
         metric::hash_upgraded();
