@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use authcore::token::Subject;
-use authcore::{Config, TokenIssuer, TokenVerifier};
+use authcore::{Config, EcKey, KeyRing, TokenIssuer, TokenVerifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -22,16 +22,26 @@ fn bench(c: &mut Criterion) {
         roles: vec!["reader".into(), "writer".into()],
     };
     let token = TokenIssuer::new(key, &config)
-        .issue_at(subject, now)
+        .issue_at(subject.clone(), now)
         .unwrap()
         .token;
     let verifier = TokenVerifier::new(key, &config);
     c.bench_function("verify/valid token", |b| {
         b.iter(|| verifier.verify_at(black_box(&token), now).unwrap())
     });
+    // The same with a per-run ES256 key.
+    let ring = KeyRing::local(EcKey::generate().unwrap(), None);
+    let es256 = TokenIssuer::from_ring(&ring, &config)
+        .issue_at(subject, now)
+        .unwrap()
+        .token;
+    let es_verifier = TokenVerifier::from_ring(&ring, &config);
+    c.bench_function("verify/valid ES256 token", |b| {
+        b.iter(|| es_verifier.verify_at(black_box(&es256), now).unwrap())
+    });
 
     let (input, _) = token.rsplit_once('.').unwrap();
-    let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret()).unwrap();
+    let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.secret().unwrap().expose_secret()).unwrap();
     c.bench_function("steps/hmac-sha256 of the signing input", |b| {
         b.iter(|| {
             let mut m = mac.clone();

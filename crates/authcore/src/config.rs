@@ -2,8 +2,9 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `JWT_SECRET` | the HS256 key itself (local use), at least 32 bytes | — |
+//! | `JWT_SECRET` | the signing key itself (local use): an HS256 secret of at least 32 bytes, or an ES256 P-256 private key in PEM (PKCS#8) | — |
 //! | `JWT_PREVIOUS_SECRET` | the key before the last rotation (local use): still verifies | — |
+//! | `JWT_NEXT_SECRET` | the key after the next rotation (local use): verifies, and is published if ES256 | — |
 //! | `JWT_SECRET_ARN` | a Secrets Manager secret holding the key (deployed use); wins over `JWT_SECRET` | — |
 //! | `JWT_ISSUER` | `iss` of issued tokens, and the only one accepted | `lambda-auth` |
 //! | `JWT_AUDIENCE` | `aud` of issued tokens, and the one required | `lambda-auth-api` |
@@ -12,7 +13,7 @@
 
 use std::time::Duration;
 
-use crate::keys::{KeyRing, SigningKey};
+use crate::keys::{Key, KeyRing};
 use crate::settings::{SettingsError, Vars};
 
 /// Default `iss` when `JWT_ISSUER` is unset.
@@ -39,8 +40,8 @@ pub enum KeySource {
     SecretsManager(String),
 }
 
-/// The variables that name one secret key: its Secrets Manager ARN (deployed use), the key
-/// itself and, optionally, the key before it (local use).
+/// The variables that name one key: its Secrets Manager ARN (deployed use), the key itself
+/// and, optionally, the keys before and after it (local use).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyVars {
     /// The Secrets Manager secret's ARN or name; wins over the inline key.
@@ -49,6 +50,11 @@ pub struct KeyVars {
     pub inline: &'static str,
     /// The key before the last rotation, which still verifies; `None` where none is read.
     pub previous: Option<&'static str>,
+    /// The key after the next rotation, which verifies already; `None` where none is read.
+    pub next: Option<&'static str>,
+    /// Whether an ES256 key pair may be given: only for the signing key; the other keys
+    /// must be random secrets.
+    pub key_pair_allowed: bool,
     /// What to set when neither is set.
     pub hint: &'static str,
 }
@@ -58,8 +64,10 @@ pub const SIGNING_KEY: KeyVars = KeyVars {
     arn: "JWT_SECRET_ARN",
     inline: "JWT_SECRET",
     previous: Some("JWT_PREVIOUS_SECRET"),
+    next: Some("JWT_NEXT_SECRET"),
+    key_pair_allowed: true,
     hint: "set JWT_SECRET_ARN to a Secrets Manager secret, or JWT_SECRET to a random value of \
-           at least 32 bytes for local use",
+           at least 32 bytes (or an ES256 private key in PEM) for local use",
 };
 
 impl KeySource {
@@ -69,8 +77,19 @@ impl KeySource {
             return Ok(Self::SecretsManager(arn));
         }
         let key = |name: &'static str, value: String| {
-            SigningKey::new(value.into_bytes())
-                .map_err(|source| SettingsError::BadKey { name, source })
+            let bad = |source| SettingsError::BadKey { name, source };
+            let key = Key::parse(value.into_bytes()).map_err(bad)?;
+            if !names.key_pair_allowed {
+                key.secret().map_err(bad)?;
+            }
+            Ok(key)
+        };
+        let optional = |name: Option<&'static str>| match name {
+            Some(name) => match vars.raw(name).filter(|v| !v.is_empty()) {
+                Some(v) => key(name, v).map(Some),
+                None => Ok(None),
+            },
+            None => Ok(None),
         };
         let Some(current) = vars.raw(names.inline).filter(|v| !v.is_empty()) else {
             return Err(SettingsError::Missing {
@@ -79,14 +98,9 @@ impl KeySource {
             });
         };
         let current = key(names.inline, current)?;
-        let previous = match names.previous {
-            Some(name) => match vars.raw(name).filter(|v| !v.is_empty()) {
-                Some(v) => Some(key(name, v)?),
-                None => None,
-            },
-            None => None,
-        };
-        Ok(Self::Inline(KeyRing::local(current, previous)))
+        let ring =
+            KeyRing::local(current, optional(names.previous)?).with_next(optional(names.next)?);
+        Ok(Self::Inline(ring))
     }
 }
 
@@ -114,7 +128,7 @@ impl Config {
 
     /// The current key, when the keys are given inline (`JWT_SECRET`) rather than by a
     /// Secrets Manager ARN.
-    pub fn inline_key(&self) -> Option<&SigningKey> {
+    pub fn inline_key(&self) -> Option<&Key> {
         match &self.key_source {
             KeySource::Inline(ring) => Some(&ring.current.key),
             KeySource::SecretsManager(_) => None,
@@ -148,6 +162,54 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-local";
 
+    fn secret_of(key: &Key) -> &[u8] {
+        key.secret().unwrap().expose_secret()
+    }
+
+    #[test]
+    fn a_pem_signing_key_is_es256_and_a_next_key_is_read() {
+        let (a, b) = (
+            crate::keys::EcKey::generate().unwrap(),
+            crate::keys::EcKey::generate().unwrap(),
+        );
+        let (pa, pb) = (a.to_pem(), b.to_pem());
+        let c = config(&[("JWT_SECRET", &pa), ("JWT_NEXT_SECRET", &pb)]).unwrap();
+        let KeySource::Inline(ring) = c.key_source else {
+            panic!("inline keys expected")
+        };
+        assert_eq!(ring.current.kid, a.kid());
+        assert_eq!(ring.next.unwrap().kid, b.kid());
+        let err = config(&[("JWT_SECRET", "-----BEGIN PRIVATE KEY-----\nAAAA\n")]).unwrap_err();
+        assert_eq!(
+            err,
+            SettingsError::BadKey {
+                name: "JWT_SECRET",
+                source: KeyError::NotP256
+            }
+        );
+    }
+
+    #[test]
+    fn a_key_pair_is_refused_where_a_secret_is_needed() {
+        let pem = crate::keys::EcKey::generate().unwrap().to_pem();
+        let lookup = crate::settings::from_pairs(&[("LOCKOUT_KEY", pem.as_str())]);
+        let names = KeyVars {
+            arn: "LOCKOUT_KEY_ARN",
+            inline: "LOCKOUT_KEY",
+            previous: None,
+            next: None,
+            key_pair_allowed: false,
+            hint: "",
+        };
+        assert_eq!(
+            KeySource::read(&Vars::new(&lookup), names).unwrap_err(),
+            SettingsError::BadKey {
+                name: "LOCKOUT_KEY",
+                source: KeyError::NotASecret
+            }
+        );
+    }
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, SettingsError> {
         let lookup = crate::settings::from_pairs(vars);
         Config::read(&Vars::new(&lookup))
@@ -161,7 +223,7 @@ mod tests {
         assert_eq!(c.leeway, Duration::from_secs(30));
         assert_eq!(c.token_ttl, Duration::from_secs(900));
         assert!(
-            matches!(c.key_source, KeySource::Inline(ref r) if r.current.key.expose_secret() == SECRET.as_bytes())
+            matches!(c.key_source, KeySource::Inline(ref r) if secret_of(&r.current.key) == SECRET.as_bytes())
         );
     }
 
@@ -229,10 +291,7 @@ mod tests {
     #[test]
     fn with_secret_gives_the_defaults_and_that_key() {
         let c = Config::with_secret(SECRET).unwrap();
-        assert_eq!(
-            c.inline_key().map(SigningKey::expose_secret),
-            Some(SECRET.as_bytes())
-        );
+        assert_eq!(c.inline_key().map(secret_of), Some(SECRET.as_bytes()));
         assert_eq!(c.issuer, DEFAULT_ISSUER);
         assert!(Config::with_secret("short").is_err());
         let arn = config(&[("JWT_SECRET_ARN", "arn:aws:secretsmanager:r:1:secret:x")]).unwrap();
@@ -251,11 +310,12 @@ mod tests {
         let KeySource::Inline(ring) = local.key_source else {
             panic!("inline keys expected")
         };
-        assert_eq!(ring.current.key.expose_secret(), SECRET.as_bytes());
+        assert_eq!(secret_of(&ring.current.key), SECRET.as_bytes());
         assert_eq!(
-            ring.previous.unwrap().key.expose_secret(),
+            secret_of(&ring.previous.unwrap().key),
             b"previous-secret-0123456789abcdef-xyz"
         );
+        assert!(ring.next.is_none());
     }
 
     #[test]

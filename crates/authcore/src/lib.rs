@@ -1,7 +1,7 @@
 //! The core of the authentication pair: everything that does not talk to AWS.
 //!
-//! - [`token`]: HS256 JWT issuing and verification with `jsonwebtoken` (algorithm pinned, claims checked).
-//! - [`keys`]: signing keys (at least 256 bits) and keyed hashes.
+//! - [`token`]: JWT issuing and verification (HS256 or ES256) with `jsonwebtoken` (algorithm pinned to the key, claims checked).
+//! - [`keys`]: signing keys (HS256 secrets of at least 256 bits, ES256 key pairs), the key ring and its JWK set, and keyed hashes.
 //! - [`password`]: argon2id password hashing, verification, rehash decisions and the policy.
 //! - [`identity`]: email normalisation and user ids.
 //! - [`cors`]: the origins whose pages may read the functions' answers.
@@ -22,7 +22,7 @@ pub mod token;
 pub use config::{Config, KeySource, KeyVars};
 pub use cors::{AllowedOrigins, CorsError};
 pub use identity::{IdentityError, new_user_id, normalize_email};
-pub use keys::{KeyError, KeyRing, KeyedHash, NamedKey, SigningKey, generate_secret};
+pub use keys::{EcKey, Key, KeyError, KeyRing, KeyedHash, NamedKey, SigningKey, generate_secret};
 pub use password::{PasswordError, PasswordHasher, Verification};
 pub use settings::{SettingsError, Vars};
 pub use token::{Claims, IssuedToken, Subject, TokenError, TokenIssuer, TokenVerifier};

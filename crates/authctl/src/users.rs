@@ -109,11 +109,14 @@ pub async fn run(stores: &Stores, settings: &Settings, cmd: UserCommand) -> Resu
         }
         UserCommand::Unlock { email } => {
             let email = normalize_email(&email)?;
-            let (ring, _) = secrets::key_ring(settings.lockout_key()?, &settings.aws).await?;
+            let source = settings.lockout_key()?;
+            let key = secrets::Loader::new(&settings.aws, &[source])
+                .current(source)
+                .await?;
             let guard = Guard::new(
                 stores.attempts.clone(),
                 LockoutPolicy::default(),
-                lockout::counter_hash(&ring.current.key),
+                lockout::counter_hash(&key),
             );
             let removed = guard.unlock(&email).await?;
             println!("unlocked {email} ({removed} counters cleared)");

@@ -1,7 +1,7 @@
 //! What every request needs, built once at start-up.
 
 use authcore::token::refresh::Successors;
-use authcore::{AllowedOrigins, Config, KeyRing, PasswordHasher, SigningKey, TokenIssuer};
+use authcore::{AllowedOrigins, Config, Key, KeyRing, PasswordHasher, SigningKey, TokenIssuer};
 use lockout::{Guard, LockoutPolicy};
 use userstore::UserStore;
 use userstore::attempts::AttemptStore;
@@ -78,7 +78,7 @@ impl State {
     }
 
     /// Builds the state from parts, signing with `key` (no `kid`).
-    pub fn new(key: &SigningKey, config: &Config, users: UserStore, guard: Guard) -> Self {
+    pub fn new(key: impl Into<Key>, config: &Config, users: UserStore, guard: Guard) -> Self {
         Self::with_issuer(TokenIssuer::new(key, config), users, guard)
     }
 

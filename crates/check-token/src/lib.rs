@@ -24,7 +24,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use authcore::token::now_seconds;
-use authcore::{Claims, Config, KeyRing, SigningKey, TokenVerifier};
+use authcore::{Claims, Config, Key, KeyRing, TokenVerifier};
 use lambda_runtime::LambdaEvent;
 use routerules::Rules;
 
@@ -89,7 +89,7 @@ impl Refresher {
 
 impl State {
     /// Builds the verifier for `key` with the configured issuer, audience and leeway.
-    pub fn new(key: &SigningKey, config: &Config) -> Self {
+    pub fn new(key: impl Into<Key>, config: &Config) -> Self {
         Self::with_verifier(TokenVerifier::new(key, config), config, None)
     }
 

@@ -129,6 +129,7 @@ async fn a_flood_of_unknown_kids_reloads_the_ring_at_most_once_per_interval() {
                 key: cfg.inline_key().unwrap().clone(),
             },
             previous: None,
+            next: None,
         };
         let token = TokenIssuer::from_ring(&ring, &cfg)
             .issue_at(
@@ -147,4 +148,78 @@ async fn a_flood_of_unknown_kids_reloads_the_ring_at_most_once_per_interval() {
         1,
         "one Secrets Manager call for the whole flood"
     );
+}
+
+/// Verifies `token` the way another service would: with a JWK set it fetched earlier, by kid.
+fn verify_with_jwks(jwks: &jsonwebtoken::jwk::JwkSet, token: &str) -> bool {
+    let Some(kid) = jsonwebtoken::decode_header(token).unwrap().kid else {
+        return false;
+    };
+    let Some(jwk) = jwks.find(&kid) else {
+        return false;
+    };
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[config().audience]);
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation).is_ok()
+}
+
+#[tokio::test]
+async fn an_es256_next_key_is_published_before_it_signs_and_nobody_is_logged_out() {
+    let moto = MotoServer::start();
+    let client = client(&moto.endpoint());
+    let first_key = authcore::EcKey::generate().unwrap();
+    let arn = testkit::create_secret(&client, "jwt-es256", &first_key.to_pem()).await;
+    let state = authorizer(&client, &arn, Duration::ZERO).await;
+    let (first, kid1) = issue(&client, &arn, "first").await;
+    assert_eq!(
+        kid1,
+        first_key.kid(),
+        "an ES256 key is named by its thumbprint"
+    );
+    assert_eq!(check(&state, &first).await, Ok("first".into()));
+
+    // Publish the next key: it is in the key set, and tokens are still signed with the first.
+    let next_key = authcore::EcKey::generate().unwrap();
+    secrets::rotation::put_key(&client, &arn, &next_key.to_pem(), secrets::rotation::NEXT)
+        .await
+        .unwrap();
+    let published = secrets::load_ring(&client, &arn)
+        .await
+        .unwrap()
+        .jwks()
+        .unwrap();
+    let kids: Vec<_> = published
+        .keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect();
+    assert_eq!(kids, [first_key.kid(), next_key.kid()]);
+    let (still_first, kid) = issue(&client, &arn, "still-first").await;
+    assert_eq!(kid, kid1, "a published next key does not sign yet");
+
+    // Promote it. A service that cached the key set before the promotion verifies new tokens
+    // already; the warm authorizer reloads once; old tokens keep working.
+    secrets::rotation::promote_next(&client, &arn)
+        .await
+        .unwrap();
+    let (second, kid2) = issue(&client, &arn, "second").await;
+    assert_eq!(kid2, next_key.kid());
+    assert!(
+        verify_with_jwks(&published, &second),
+        "verified with the cached key set"
+    );
+    assert!(verify_with_jwks(&published, &still_first));
+    assert_eq!(check(&state, &second).await, Ok("second".into()));
+    assert_eq!(check(&state, &first).await, Ok("first".into()));
+    let ring = secrets::load_ring(&client, &arn).await.unwrap();
+    assert_eq!(ring.previous.map(|k| k.kid), Some(kid1));
+    assert!(ring.next.is_none(), "the promoted key is no longer pending");
+
+    // Promoting again without a new next key is refused, and changes nothing.
+    assert!(matches!(
+        secrets::rotation::promote_next(&client, &arn).await,
+        Err(secrets::rotation::PromoteError::NoNextKey)
+    ));
+    assert_eq!(issue(&client, &arn, "third").await.1, kid2);
 }

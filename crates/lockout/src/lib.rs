@@ -40,6 +40,8 @@ pub const LOCKOUT_KEY: KeyVars = KeyVars {
     arn: "LOCKOUT_KEY_ARN",
     inline: "LOCKOUT_KEY",
     previous: None,
+    next: None,
+    key_pair_allowed: false,
     hint: "set LOCKOUT_KEY_ARN to a Secrets Manager secret (the template's LockoutKey), or \
            LOCKOUT_KEY to a random value of at least 32 bytes for local use",
 };

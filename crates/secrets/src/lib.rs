@@ -1,14 +1,18 @@
 //! Secret keys, resolved at start-up: inline (`JWT_SECRET` and `JWT_PREVIOUS_SECRET`, or
 //! `LOCKOUT_KEY`), or from the AWS Secrets Manager secret an ARN setting names, whose
-//! `AWSCURRENT` and `AWSPREVIOUS` versions form the key ring (each named by its version id).
+//! `AWSCURRENT`, `AWSPENDING` and `AWSPREVIOUS` versions form the key ring (the current key,
+//! the next and the previous one). A version's value is an HS256 secret (named by its version
+//! id) or an ES256 private key in PEM (named by its RFC 7638 thumbprint).
 //! The client is configured by [`awsenv`] from the function's settings; its endpoint comes from
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or `AWS_ENDPOINT_URL`), for a local Secrets Manager
 //! such as moto or LocalStack. Only the Secrets Manager SDK is linked here, so the authorizer
 //! stays free of DynamoDB code.
 
+pub mod rotation;
+
 use std::time::Duration;
 
-use authcore::{KeyError, KeyRing, KeySource, NamedKey, SigningKey};
+use authcore::{Key, KeyError, KeyRing, KeySource, NamedKey, SigningKey};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -22,8 +26,9 @@ pub enum SecretError {
         "the secret {0} does not exist or has no value: check the ARN in JWT_SECRET_ARN or LOCKOUT_KEY_ARN"
     )]
     Missing(String),
-    /// The secret's value is too short to be a signing key.
-    #[error("the secret {arn} cannot sign tokens: {source}")]
+    /// The secret's value cannot be used as this key (too short, a bad PEM, a key pair where
+    /// a random secret is needed).
+    #[error("the secret {arn} cannot be used: {source}")]
     Unusable {
         /// The secret's ARN.
         arn: String,
@@ -140,28 +145,40 @@ impl Loader {
         }
     }
 
-    /// The current key of `source` alone: one call for a secret (its `AWSCURRENT` version).
+    /// The current key of `source` alone, which must be a random secret (the lockout and
+    /// refresh keys): one call for a secret (its `AWSCURRENT` version).
     pub async fn current(&self, source: &KeySource) -> Result<SigningKey, SecretError> {
-        match source {
-            KeySource::Inline(ring) => Ok(ring.current.key.clone()),
-            KeySource::SecretsManager(arn) => load_stage(self.client(arn)?, arn, "AWSCURRENT")
-                .await?
-                .map(|named| named.key)
-                .ok_or_else(|| SecretError::Missing(arn.clone())),
-        }
+        let (key, arn) = match source {
+            KeySource::Inline(ring) => (ring.current.key.clone(), "inline"),
+            KeySource::SecretsManager(arn) => (
+                load_stage(self.client(arn)?, arn, "AWSCURRENT")
+                    .await?
+                    .map(|named| named.key)
+                    .ok_or_else(|| SecretError::Missing(arn.clone()))?,
+                arn.as_str(),
+            ),
+        };
+        key.secret()
+            .cloned()
+            .map_err(|source| SecretError::Unusable {
+                arn: arn.to_owned(),
+                source,
+            })
     }
 }
 
-/// The secret's `AWSCURRENT` and `AWSPREVIOUS` versions as a key ring, named by version id.
-/// Both stages are requested at once, so a cold start waits for one round trip, not two.
+/// The secret's `AWSCURRENT`, `AWSPENDING` and `AWSPREVIOUS` versions as a key ring. The
+/// stages are requested at once, so a cold start waits for one round trip, not three.
 pub async fn load_ring(client: &Client, arn: &str) -> Result<KeyRing, SecretError> {
-    let (current, previous) = tokio::join!(
+    let (current, next, previous) = tokio::join!(
         load_stage(client, arn, "AWSCURRENT"),
+        load_stage(client, arn, "AWSPENDING"),
         load_stage(client, arn, "AWSPREVIOUS")
     );
     let current = current?.ok_or_else(|| SecretError::Missing(arn.to_owned()))?;
     Ok(KeyRing {
         current,
+        next: next?,
         previous: previous?,
     })
 }
@@ -196,11 +213,11 @@ async fn load_stage(
         (None, Some(b)) => b.into_inner(),
         (None, None) => return Err(SecretError::Missing(arn.to_owned())),
     };
-    let key = SigningKey::new(bytes).map_err(|source| SecretError::Unusable {
+    let key = Key::parse(bytes).map_err(|source| SecretError::Unusable {
         arn: arn.to_owned(),
         source,
     })?;
-    Ok(Some(NamedKey { kid, key }))
+    Ok(Some(NamedKey::versioned(key, kid)))
 }
 
 fn not_found<R>(e: &SdkError<GetSecretValueError, R>) -> bool {

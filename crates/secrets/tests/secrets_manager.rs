@@ -25,7 +25,7 @@ async fn loads_the_current_value_and_refuses_short_or_missing_secrets() {
     let value = authcore::generate_secret().unwrap();
     let arn = create(&client, "jwt-signing-key", &value).await;
     let key = load_ring(&client, &arn).await.unwrap().current.key;
-    assert_eq!(key.expose_secret(), value.as_bytes());
+    assert_eq!(key.secret().unwrap().expose_secret(), value.as_bytes());
     // By name as well as by ARN.
     assert_eq!(
         load_ring(&client, "jwt-signing-key")
@@ -33,6 +33,8 @@ async fn loads_the_current_value_and_refuses_short_or_missing_secrets() {
             .unwrap()
             .current
             .key
+            .secret()
+            .unwrap()
             .expose_secret(),
         value.as_bytes()
     );

@@ -1,4 +1,5 @@
-//! Issuing: [`TokenIssuer`] signs HS256 tokens with the ring's current key.
+//! Issuing: [`TokenIssuer`] signs tokens with the ring's current key, in its algorithm
+//! (HS256 or ES256).
 
 use std::fmt;
 use std::time::Duration;
@@ -6,9 +7,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{ALGORITHM, Claims, Subject, TokenError, now_seconds};
+use super::{Claims, Subject, TokenError, now_seconds};
 use crate::config::Config;
-use crate::keys::{KeyRing, SigningKey};
+use crate::keys::{Key, KeyRing};
 
 /// A freshly issued token.
 #[derive(Clone, PartialEq, Eq)]
@@ -31,7 +32,7 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// Signs HS256 tokens. Build it once at start-up.
+/// Signs tokens with one key, in its algorithm. Build it once at start-up.
 pub struct TokenIssuer {
     key: jsonwebtoken::EncodingKey,
     header: jsonwebtoken::Header,
@@ -43,6 +44,8 @@ pub struct TokenIssuer {
 impl fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenIssuer")
+            .field("algorithm", &self.header.alg)
+            .field("kid", &self.header.kid)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
@@ -59,14 +62,15 @@ impl TokenIssuer {
     }
 
     /// An issuer signing with `key` (no `kid`) for the configured issuer, audience and lifetime.
-    pub fn new(key: &SigningKey, config: &Config) -> Self {
+    pub fn new(key: impl Into<Key>, config: &Config) -> Self {
         super::crypto::install();
-        let mut header = jsonwebtoken::Header::new(ALGORITHM);
+        let key = key.into();
+        let mut header = jsonwebtoken::Header::new(key.algorithm());
         // RFC 9068: an access token says so, so that no other JWT signed with the key passes
         // for one.
         header.typ = Some(super::ACCESS_TOKEN_TYPE.to_owned());
         Self {
-            key: jsonwebtoken::EncodingKey::from_secret(key.expose_secret()),
+            key: key.encoding_key(),
             header,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
@@ -147,7 +151,7 @@ mod tests {
         let again = issuer.issue_at(Subject::default(), NOW).unwrap();
         assert_ne!(again.claims.jti, issued.claims.jti);
         let header = header_of(&issued.token);
-        assert_eq!(header.alg, ALGORITHM);
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::HS256);
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid, None);
     }
@@ -166,6 +170,28 @@ mod tests {
             header_of(&token).kid.as_deref(),
             Some(ring.current.kid.as_str())
         );
+    }
+
+    #[test]
+    fn an_es256_ring_signs_es256_under_its_thumbprint() {
+        let config = config();
+        let ec = crate::keys::EcKey::generate().unwrap();
+        let ring = KeyRing::local(ec.clone(), None);
+        let subject = Subject {
+            sub: "user-7".into(),
+            ..Default::default()
+        };
+        let issued = TokenIssuer::from_ring(&ring, &config)
+            .issue_at(subject, NOW)
+            .unwrap();
+        let header = header_of(&issued.token);
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some(ec.kid()));
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let claims = TokenVerifier::from_ring(&ring, &config)
+            .verify_at(&issued.token, NOW)
+            .unwrap();
+        assert_eq!(claims, issued.claims);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! HS256 JSON Web Tokens, signed and verified with `jsonwebtoken`.
+//! JSON Web Tokens (HS256 or ES256), signed and verified with `jsonwebtoken`.
 //!
 //! - [`claims`]: what a token says ([`Claims`]) and who it is for ([`Subject`]).
 //! - [`issue`]: [`TokenIssuer`], built once, signs tokens with the current key.
@@ -27,8 +27,11 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The `typ` of the access tokens issued (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// The one algorithm issued and accepted.
-pub const ALGORITHM: jsonwebtoken::Algorithm = jsonwebtoken::Algorithm::HS256;
+/// The algorithms issued and accepted, each only with a key of its own kind.
+pub const ALGORITHMS: [jsonwebtoken::Algorithm; 2] = [
+    jsonwebtoken::Algorithm::HS256,
+    jsonwebtoken::Algorithm::ES256,
+];
 
 /// Why a token was refused (or could not be issued).
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
@@ -39,7 +42,7 @@ pub enum TokenError {
     /// `nbf` or `iat` lies in the future, beyond the clock-skew leeway.
     #[error("the token is not valid yet (nbf or iat is in the future): check the issuer's clock")]
     NotYetValid,
-    /// The HMAC does not match: the token was altered or signed with another key.
+    /// The signature does not match: the token was altered or signed with another key.
     #[error("the token's signature does not match: it was altered or signed with another key")]
     BadSignature,
     /// `iss` is not the configured issuer.
@@ -64,9 +67,13 @@ pub enum TokenError {
     /// The token is not a well-formed compact JWS with JSON header and claims.
     #[error("the token is malformed: {0}")]
     Malformed(&'static str),
-    /// The header names an algorithm other than HS256 (such as `none` or `RS256`).
-    #[error("the token's algorithm {0:?} is not accepted: only HS256 is")]
+    /// The header names an algorithm other than HS256 and ES256 (such as `none` or `RS256`).
+    #[error("the token's algorithm {0:?} is not accepted: only HS256 and ES256 are")]
     UnsupportedAlgorithm(String),
+    /// The header names an accepted algorithm, but not the one of the key its `kid` names
+    /// (such as HS256 with an ES256 key's id: an HMAC keyed with the public key).
+    #[error("the token's algorithm is not its key's")]
+    WrongAlgorithm,
     /// The token is longer than [`MAX_TOKEN_BYTES`].
     #[error("the token is over {MAX_TOKEN_BYTES} bytes")]
     TooLarge,
@@ -92,6 +99,7 @@ impl TokenError {
             Self::MissingClaim(_) => "missing_claim",
             Self::Malformed(_) => "malformed",
             Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
+            Self::WrongAlgorithm => "wrong_algorithm",
             Self::TooLarge => "too_large",
             Self::UnknownKey => "unknown_key",
             Self::Signing(_) => "signing_failed",

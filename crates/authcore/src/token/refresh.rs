@@ -21,6 +21,8 @@ pub const REFRESH_KEY: KeyVars = KeyVars {
     arn: "REFRESH_KEY_ARN",
     inline: "REFRESH_KEY",
     previous: None,
+    next: None,
+    key_pair_allowed: false,
     hint: "set REFRESH_KEY_ARN to a Secrets Manager secret (the template's RefreshKey), or \
            REFRESH_KEY to a random value of at least 32 bytes for local use, or \
            REFRESH_RETRY_SECONDS=0 to turn refresh retries off",

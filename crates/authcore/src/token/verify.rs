@@ -1,8 +1,9 @@
 //! Verifying: [`TokenVerifier`] checks a token with `jsonwebtoken`, strictly.
 //!
-//! The library decodes the header, pins the algorithm, checks the HMAC before reading the
-//! claims, and checks `iss`, `aud` and the presence of `exp`, `sub`, `iss` and `aud`. This
-//! layer adds what it does not do: the size cap, the `kid` lookup in the key ring, `iat`
+//! The library decodes the header, pins the algorithm to the key's, checks the signature
+//! before reading the claims, and checks `iss`, `aud` and the presence of `exp`, `sub`, `iss` and `aud`. This
+//! layer adds what it does not do: the size cap, the `kid` lookup in the key ring (a key
+//! verifies its own algorithm only, HS256 or ES256), `iat`
 //! required, `crit` refused (RFC 7515 §4.1.11), `typ` that of an access token or none, the
 //! time checks against a given `now` (`exp`, and `nbf` and `iat` not in the future), each with
 //! the configured leeway, and a lifetime (`exp - iat`) no longer than the issuer's tokens have.
@@ -10,30 +11,46 @@
 use std::fmt;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{DecodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 
-use super::{ALGORITHM, Claims, MAX_TOKEN_BYTES, TokenError, now_seconds};
+use super::{ALGORITHMS, Claims, MAX_TOKEN_BYTES, TokenError, now_seconds};
 use crate::config::Config;
-use crate::keys::{KeyRing, SigningKey};
+use crate::keys::{Key, KeyRing};
 
 /// The `typ` values of access tokens: RFC 9068's, and the plain `JWT` of tokens issued before.
 const ACCESS_TYPES: [&str; 3] = ["at+jwt", "application/at+jwt", "JWT"];
 
-/// The length of an HS256 signature in base64url: 32 bytes, 43 characters.
-const SIGNATURE_CHARS: usize = 43;
+/// The length of a signature in base64url: HS256's 32 bytes are 43 characters, ES256's 64
+/// bytes (`r` and `s`) are 86.
+fn signature_chars(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::ES256 => 86,
+        _ => 43,
+    }
+}
 
 const PARTS: TokenError = TokenError::Malformed("a JWT has three dot-separated parts");
 const HEADER_NOT_JSON: TokenError = TokenError::Malformed("the header is not a JSON object");
 const CLAIMS_NOT_JSON: TokenError =
     TokenError::Malformed("the claims are not a JSON object of the expected types");
 
-/// Verifies HS256 tokens. Build it once at start-up; verification borrows it.
+/// A key the verifier holds: its id (none accepts any `kid`), its algorithm, the key.
+#[derive(Clone)]
+struct VerifyingKey {
+    kid: Option<String>,
+    alg: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies tokens (HS256 or ES256, each with its own keys). Build it once at start-up;
+/// verification borrows it.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    /// Keys with their ids, current first. A key without an id accepts any `kid`.
-    keys: Vec<(Option<String>, DecodingKey)>,
-    validation: Validation,
+    /// Keys with their ids, current first.
+    keys: Vec<VerifyingKey>,
+    /// One validation per algorithm of [`ALGORITHMS`], in that order.
+    validations: Vec<Validation>,
     audience: String,
     leeway: u64,
     /// The longest `exp - iat` accepted: the configured token lifetime plus the leeway.
@@ -44,7 +61,7 @@ impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenVerifier")
             .field("kids", &self.kids().collect::<Vec<_>>())
-            .field("issuer", &self.validation.iss)
+            .field("issuer", &self.validations[0].iss)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
             .finish_non_exhaustive()
@@ -89,32 +106,38 @@ struct TokenClaims {
 impl TokenVerifier {
     /// A verifier accepting tokens signed with `key` (whatever their `kid`) for the configured
     /// issuer and audience.
-    pub fn new(key: &SigningKey, config: &Config) -> Self {
-        Self::with_keys(vec![(None, decoding_key(key))], config)
+    pub fn new(key: impl Into<Key>, config: &Config) -> Self {
+        Self::with_keys(vec![verifying(None, &key.into())], config)
     }
 
     /// A verifier for every key of `ring`: a token's `kid` selects its key; a token without
-    /// one is tried against each (two at most).
+    /// one is tried against each key of its algorithm (three at most).
     pub fn from_ring(ring: &KeyRing, config: &Config) -> Self {
         let keys = ring
             .keys()
-            .map(|k| (Some(k.kid.clone()), decoding_key(&k.key)))
+            .map(|k| verifying(Some(k.kid.clone()), &k.key))
             .collect();
         Self::with_keys(keys, config)
     }
 
-    fn with_keys(keys: Vec<(Option<String>, DecodingKey)>, config: &Config) -> Self {
+    fn with_keys(keys: Vec<VerifyingKey>, config: &Config) -> Self {
         super::crypto::install();
-        let mut validation = Validation::new(ALGORITHM);
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        // Time is checked here against the caller's `now`, not the library's clock.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
+        let validations = ALGORITHMS
+            .iter()
+            .map(|&alg| {
+                let mut validation = Validation::new(alg);
+                validation.set_issuer(&[&config.issuer]);
+                validation.set_audience(&[&config.audience]);
+                validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+                // Time is checked here against the caller's `now`, not the library's clock.
+                validation.validate_exp = false;
+                validation.validate_nbf = false;
+                validation
+            })
+            .collect();
         Self {
             keys,
-            validation,
+            validations,
             audience: config.audience.clone(),
             leeway: config.leeway.as_secs(),
             max_lifetime: config.token_ttl.as_secs() + config.leeway.as_secs(),
@@ -123,7 +146,7 @@ impl TokenVerifier {
 
     /// The key ids this verifier knows.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().filter_map(|(kid, _)| kid.as_deref())
+        self.keys.iter().filter_map(|k| k.kid.as_deref())
     }
 
     /// Verifies `token` against the current time.
@@ -142,20 +165,26 @@ impl TokenVerifier {
         else {
             return Err(PARTS);
         };
-        let kid = check_header(header, token)?;
-        // Only a signature of the right length reaches the library: anything else is not ours.
-        if signature.len() != SIGNATURE_CHARS {
-            return Err(TokenError::BadSignature);
-        }
-        let candidates = self.keys.iter().filter(|(k, _)| match (&kid, k) {
+        let (alg, kid) = check_header(header, token)?;
+        let named = |k: &&VerifyingKey| match (&kid, &k.kid) {
             // A token naming its key is checked with that key alone; keys without an id
             // accept any token.
             (Some(wanted), Some(have)) => wanted == have,
             _ => true,
-        });
+        };
+        let mut candidates = self.keys.iter().filter(named).peekable();
+        if candidates.peek().is_some() && !self.keys.iter().filter(named).any(|k| k.alg == alg) {
+            // The key the token names is of another kind: an ES256 key's id on an HMAC, say.
+            return Err(TokenError::WrongAlgorithm);
+        }
+        // Only a signature of the right length reaches the library: anything else is not ours.
+        if signature.len() != signature_chars(alg) {
+            return Err(TokenError::BadSignature);
+        }
+        let validation = &self.validations[usize::from(alg == Algorithm::ES256)];
         let mut outcome = Err(TokenError::UnknownKey);
-        for (_, key) in candidates {
-            outcome = jsonwebtoken::decode::<TokenClaims>(token, key, &self.validation)
+        for k in candidates.filter(|k| k.alg == alg) {
+            outcome = jsonwebtoken::decode::<TokenClaims>(token, &k.key, validation)
                 .map(|data| data.claims)
                 .map_err(|e| signature_or_claims_error(e.kind()));
             if !matches!(outcome, Err(TokenError::BadSignature)) {
@@ -202,18 +231,22 @@ impl TokenVerifier {
     }
 }
 
-fn decoding_key(key: &SigningKey) -> DecodingKey {
-    DecodingKey::from_secret(key.expose_secret())
+fn verifying(kid: Option<String>, key: &Key) -> VerifyingKey {
+    VerifyingKey {
+        kid,
+        alg: key.algorithm(),
+        key: key.decoding_key(),
+    }
 }
 
-/// Reads the JOSE header with the library and returns its `kid`: the algorithm must be HS256
-/// and no critical extension may be present.
-fn check_header(header: &str, token: &str) -> Result<Option<String>, TokenError> {
+/// Reads the JOSE header with the library and returns its algorithm and `kid`: the algorithm
+/// must be HS256 or ES256 and no critical extension may be present.
+fn check_header(header: &str, token: &str) -> Result<(Algorithm, Option<String>), TokenError> {
     let parsed: Header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
         ErrorKind::Json(_) => refused_algorithm(header).unwrap_or(HEADER_NOT_JSON),
         _ => TokenError::Malformed("the header is not base64url"),
     })?;
-    if parsed.alg != ALGORITHM {
+    if !ALGORITHMS.contains(&parsed.alg) {
         return Err(TokenError::UnsupportedAlgorithm(format!(
             "{:?}",
             parsed.alg
@@ -232,7 +265,7 @@ fn check_header(header: &str, token: &str) -> Result<Option<String>, TokenError>
             "critical header extensions are not supported",
         ));
     }
-    Ok(parsed.kid)
+    Ok((parsed.alg, parsed.kid))
 }
 
 /// For a header the library could not read: names the algorithm it asked for, when it is one
@@ -249,7 +282,7 @@ fn refused_algorithm(header: &str) -> Option<TokenError> {
         .ok()?;
     match serde_json::from_slice::<Alg>(&bytes).ok()?.alg {
         None => Some(TokenError::Malformed("the header has no alg")),
-        Some(alg) if alg != "HS256" => Some(TokenError::UnsupportedAlgorithm(
+        Some(alg) if alg != "HS256" && alg != "ES256" => Some(TokenError::UnsupportedAlgorithm(
             alg.chars().take(32).collect(),
         )),
         Some(_) => None,
@@ -277,6 +310,7 @@ fn signature_or_claims_error(kind: &ErrorKind) -> TokenError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::SigningKey;
     use crate::token::{Subject, TokenIssuer};
 
     const SECRET: &str = "unit-test-secret-0123456789abcdef-0123456789";
@@ -297,7 +331,7 @@ mod tests {
     }
 
     fn verifier() -> TokenVerifier {
-        TokenVerifier::new(&key(SECRET.as_bytes()), &config())
+        TokenVerifier::new(key(SECRET.as_bytes()), &config())
     }
 
     /// Signs `claims` with jsonwebtoken under `header`.
@@ -322,7 +356,7 @@ mod tests {
     fn with(key: &str, value: serde_json::Value) -> String {
         let mut claims = good_claims();
         claims[key] = value;
-        sign(&Header::new(ALGORITHM), &claims, SECRET.as_bytes())
+        sign(&Header::new(Algorithm::HS256), &claims, SECRET.as_bytes())
     }
 
     #[test]
@@ -348,7 +382,7 @@ mod tests {
     #[test]
     fn optional_claims_may_be_absent() {
         let minimal = serde_json::json!({"iss":"https://issuer.example","aud":"orders-api","sub":"s","iat":NOW - 10,"exp":NOW + 600});
-        let token = sign(&Header::new(ALGORITHM), &minimal, SECRET.as_bytes());
+        let token = sign(&Header::new(Algorithm::HS256), &minimal, SECRET.as_bytes());
         let claims = verifier().verify_at(&token, NOW).unwrap();
         assert_eq!(
             (claims.nbf, claims.jti, claims.roles.len()),
@@ -376,7 +410,7 @@ mod tests {
     #[test]
     fn typ_must_be_an_access_tokens_or_absent() {
         let typed = |typ: Option<&str>| {
-            let mut header = Header::new(ALGORITHM);
+            let mut header = Header::new(Algorithm::HS256);
             header.typ = typ.map(str::to_owned);
             sign(&header, &good_claims(), SECRET.as_bytes())
         };
@@ -425,7 +459,7 @@ mod tests {
             "{}.{}.{}",
             b64(&format!(r#"{{"alg":"{long}"}}"#)),
             b64("{}"),
-            "x".repeat(SIGNATURE_CHARS)
+            "x".repeat(signature_chars(Algorithm::HS256))
         );
         assert_eq!(
             verifier().verify_at(&token, NOW),
@@ -445,8 +479,8 @@ mod tests {
         let b = key(b"key-b-0123456789abcdef-0123456789abcdef");
         let c = key(b"key-c-0123456789abcdef-0123456789abcdef");
         let config = config();
-        let before = KeyRing::local(b.clone(), Some(c.clone()));
-        let after = KeyRing::local(a.clone(), Some(b.clone()));
+        let before = KeyRing::local(b.clone(), Some(c.clone().into()));
+        let after = KeyRing::local(a.clone(), Some(b.clone().into()));
         let issue = |issuer: TokenIssuer| {
             issuer
                 .issue_at(
@@ -483,7 +517,7 @@ mod tests {
         );
 
         // A kid pointing at the wrong key is a bad signature, not a way around the check.
-        let mut header = Header::new(ALGORITHM);
+        let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(after.current.kid.clone());
         let forged = sign(&header, &good_claims(), c.expose_secret());
         assert_eq!(v.verify_at(&forged, NOW), Err(TokenError::BadSignature));
