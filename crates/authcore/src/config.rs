@@ -6,6 +6,7 @@
 //! | `JWT_PREVIOUS_SECRET` | the key before the last rotation (local use): still verifies | — |
 //! | `JWT_NEXT_SECRET` | the key after the next rotation (local use): verifies, and is published if ES256 | — |
 //! | `JWT_SECRET_ARN` | a Secrets Manager secret holding the key (deployed use); wins over `JWT_SECRET` | — |
+//! | `SIGNING_ALGORITHM` | `HS256` or `ES256`: what the current key must be for the issuer to start | either |
 //! | `JWT_ISSUER` | `iss` of issued tokens, and the only one accepted | `lambda-auth` |
 //! | `JWT_AUDIENCE` | `aud` of issued tokens, and the one required | `lambda-auth-api` |
 //! | `JWT_LEEWAY_SECONDS` | clock skew allowed on `exp`, `nbf` and `iat` | `30` (at most 300) |
@@ -117,6 +118,9 @@ pub struct Config {
     pub leeway: Duration,
     /// Lifetime of issued tokens.
     pub token_ttl: Duration,
+    /// The algorithm the deployment chose (`SIGNING_ALGORITHM`): the issuer refuses to start
+    /// with a current key of another kind; `None` accepts either.
+    pub signing_algorithm: Option<jsonwebtoken::Algorithm>,
 }
 
 impl Config {
@@ -151,6 +155,14 @@ impl Config {
                 DEFAULT_TOKEN_TTL_SECONDS,
                 MIN_TOKEN_TTL_SECONDS..=MAX_TOKEN_TTL_SECONDS,
             )?,
+            signing_algorithm: vars
+                .parsed("SIGNING_ALGORITHM", |v| match v {
+                    "" => Ok(None),
+                    "HS256" => Ok(Some(jsonwebtoken::Algorithm::HS256)),
+                    "ES256" => Ok(Some(jsonwebtoken::Algorithm::ES256)),
+                    _ => Err("expected HS256 or ES256".to_owned()),
+                })?
+                .flatten(),
         })
     }
 }
@@ -316,6 +328,18 @@ mod tests {
             b"previous-secret-0123456789abcdef-xyz"
         );
         assert!(ring.next.is_none());
+    }
+
+    #[test]
+    fn the_signing_algorithm_is_hs256_es256_or_unset() {
+        let read = |v: &str| config(&[("JWT_SECRET", SECRET), ("SIGNING_ALGORITHM", v)]);
+        assert_eq!(
+            read("ES256").unwrap().signing_algorithm,
+            Some(jsonwebtoken::Algorithm::ES256)
+        );
+        assert_eq!(read("").unwrap().signing_algorithm, None);
+        let err = read("RS256").unwrap_err();
+        assert!(err.to_string().contains("HS256 or ES256"), "{err}");
     }
 
     #[test]

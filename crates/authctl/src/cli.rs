@@ -36,6 +36,59 @@ pub enum Command {
     /// Signing secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Signing keys: generate one, or write one into the stack's signing-key secret.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+/// A signing algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Algorithm {
+    /// A random 384-bit shared secret.
+    #[value(name = "HS256", alias = "hs256")]
+    Hs256,
+    /// A P-256 key pair, the private key in PEM (PKCS#8).
+    #[value(name = "ES256", alias = "es256")]
+    Es256,
+}
+
+#[derive(Subcommand)]
+pub enum SigningKeyCommand {
+    /// Print a new signing key for local use (JWT_SECRET): an ES256 private key in PEM, or an
+    /// HS256 secret.
+    Generate {
+        /// The algorithm.
+        #[arg(long, value_enum, default_value = "ES256")]
+        algorithm: Algorithm,
+    },
+    /// Make a new key the current one in the secret (the stack's SigningKey): once after the
+    /// first deploy with SigningAlgorithm=ES256. Tokens signed before keep verifying until the
+    /// next rotation. The key never leaves this process except into the secret.
+    Init {
+        /// The secret's ARN or name (the stack's SigningKeyArn output).
+        #[arg(long)]
+        secret_arn: String,
+        /// The algorithm.
+        #[arg(long, value_enum, default_value = "ES256")]
+        algorithm: Algorithm,
+    },
+    /// Publish a new next key (the AWSPENDING version): it verifies and is in the key set at
+    /// once, and signs only after `promote`.
+    Next {
+        /// The secret's ARN or name.
+        #[arg(long)]
+        secret_arn: String,
+        /// The algorithm.
+        #[arg(long, value_enum, default_value = "ES256")]
+        algorithm: Algorithm,
+    },
+    /// Make the next key the current one; the current key becomes the previous one and still
+    /// verifies. Run it once caches of the key set have seen the next key (README).
+    Promote {
+        /// The secret's ARN or name.
+        #[arg(long)]
+        secret_arn: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -5,6 +5,7 @@
 
 mod cli;
 mod settings;
+mod signing;
 mod tokens;
 mod users;
 
@@ -52,6 +53,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
             println!("{}", authcore::generate_secret()?);
             Ok(())
         }
+        Command::SigningKey(cmd) => signing::run(&settings, cmd).await,
         Command::Table(TableCommand::Create) => {
             create_tables(&stores(&tables, &settings).await).await
         }
@@ -82,10 +84,7 @@ impl Cli {
 /// The tables, named by the flags or else the settings, with profiles, SSO and credential
 /// processes as people run it, and the functions' HTTPS client.
 async fn stores(tables: &Tables, settings: &Settings) -> Stores {
-    let sdk = aws_config::from_env()
-        .http_client(awsenv::http_client(&settings.aws.roots()))
-        .load()
-        .await;
+    let sdk = sdk_config(settings).await;
     let client = userstore::client(&sdk, settings.dynamodb_timeout);
     let name = |flag: &Option<String>, setting: &String| flag.clone().unwrap_or(setting.clone());
     Stores {
@@ -96,6 +95,15 @@ async fn stores(tables: &Tables, settings: &Settings) -> Stores {
         ),
         sessions: SessionStore::new(client, name(&tables.sessions, &settings.sessions_table)),
     }
+}
+
+/// The AWS configuration as people run `authctl`: profiles, SSO, credential processes, with
+/// the functions' HTTPS client.
+async fn sdk_config(settings: &Settings) -> aws_config::SdkConfig {
+    aws_config::from_env()
+        .http_client(awsenv::http_client(&settings.aws.roots()))
+        .load()
+        .await
 }
 
 /// `table create`: every table, each said to be created or there already.

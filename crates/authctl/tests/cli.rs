@@ -408,3 +408,85 @@ fn mints_and_verifies_tokens() {
     let tampered = format!("{token}x");
     assert!(!s.run(&["token", "verify", &tampered], "").status.success());
 }
+
+#[test]
+fn signing_key_generate_prints_a_key_the_functions_read() {
+    let s = Scenario {
+        name: "signing-generate",
+        endpoint: endpoint(),
+    };
+    let es = s.run(&["signing-key", "generate"], "");
+    assert!(es.status.success(), "{}", text(&es));
+    let pem = String::from_utf8(es.stdout).unwrap();
+    let key = authcore::Key::parse(pem.into_bytes()).unwrap();
+    assert_eq!(key.algorithm(), jsonwebtoken::Algorithm::ES256);
+    let hs = s.run(&["signing-key", "generate", "--algorithm", "HS256"], "");
+    let secret = String::from_utf8(hs.stdout).unwrap();
+    assert_eq!(
+        authcore::Key::parse(secret.trim().as_bytes().to_vec())
+            .unwrap()
+            .algorithm(),
+        jsonwebtoken::Algorithm::HS256
+    );
+    let bad = s.run(&["signing-key", "generate", "--algorithm", "RS256"], "");
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("ES256"), "{}", text(&bad));
+}
+
+#[test]
+fn signing_key_init_next_and_promote_rotate_the_secret_without_printing_keys() {
+    let s = Scenario {
+        name: "signing-rotate",
+        endpoint: endpoint(),
+    };
+    let sm = aws_sdk_secretsmanager::Client::new(&local_sdk_config(&s.endpoint));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let arn = rt.block_on(testkit::create_secret(
+        &sm,
+        "signing-rotate",
+        &authcore::generate_secret().unwrap(),
+    ));
+    let ring = || rt.block_on(secrets::load_ring(&sm, &arn)).unwrap();
+    let step = |args: &[&str]| {
+        let mut all = vec!["signing-key"];
+        all.extend_from_slice(args);
+        all.extend(["--secret-arn", arn.as_str()]);
+        let out = s.run(&all, "");
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        assert!(!said.contains("PRIVATE KEY"), "a key was printed: {said}");
+        said
+    };
+
+    let said = step(&["init"]);
+    let first = ring();
+    assert_eq!(
+        first.current.key.algorithm(),
+        jsonwebtoken::Algorithm::ES256
+    );
+    assert!(said.contains(&first.current.kid), "{said}");
+    assert_eq!(
+        first.previous.map(|k| k.key.algorithm()),
+        Some(jsonwebtoken::Algorithm::HS256),
+        "the generated secret still verifies until the next rotation"
+    );
+
+    let said = step(&["next"]);
+    let published = ring();
+    let next = published.next.clone().expect("a next key");
+    assert!(said.contains(&next.kid), "{said}");
+    assert_eq!(published.current.kid, first.current.kid, "not signing yet");
+    assert_eq!(published.jwks().unwrap().keys.len(), 2);
+
+    step(&["promote"]);
+    let promoted = ring();
+    assert_eq!(promoted.current.kid, next.kid);
+    assert_eq!(promoted.previous.map(|k| k.kid), Some(first.current.kid));
+
+    let again = s.run(&["signing-key", "promote", "--secret-arn", &arn], "");
+    assert!(!again.status.success());
+    assert!(text(&again).contains("no next key"), "{}", text(&again));
+}

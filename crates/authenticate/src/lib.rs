@@ -1,7 +1,9 @@
 //! `authenticate`: `POST /token` exchanges an email and password (or a refresh token) for a
 //! short-lived token; `POST /refresh` takes refresh tokens only, behind a throttle of its own,
 //! so that a flood of sign-ins cannot starve the refreshes of users already signed in;
-//! `POST /revoke` ends a session.
+//! `POST /revoke` ends a session; `GET /.well-known/jwks.json` and
+//! `GET /.well-known/openid-configuration` publish the public keys and the issuer's metadata
+//! ([`discovery`]).
 //!
 //! Bodies: JSON `{"email": ..., "password": ...}`, or the OAuth 2.0 password grant as
 //! `application/x-www-form-urlencoded` (`grant_type=password&username=...&password=...`).
@@ -14,6 +16,7 @@
 //! [`EndpointError`] mapped to the wire in one place. [`settings`] reads every variable once;
 //! [`state`] holds what every request needs.
 
+pub mod discovery;
 pub mod error;
 pub mod grant;
 pub mod metric;
@@ -49,12 +52,17 @@ pub enum Endpoint {
     Refresh,
     /// `POST /revoke`.
     Revoke,
+    /// `GET /.well-known/...`: a discovery document.
+    Discovery(discovery::Document),
 }
 
 impl Endpoint {
     /// The endpoint a request's path names: its last segment (the REST API's path carries the
     /// stage's resource path, the HTTP API's the route's).
     pub fn of(path: &str) -> Self {
+        if let Some(document) = discovery::Document::of(path) {
+            return Self::Discovery(document);
+        }
         match path.trim_end_matches('/').rsplit('/').next() {
             Some("revoke") => Self::Revoke,
             Some("refresh") => Self::Refresh,
@@ -101,6 +109,11 @@ pub async fn handle(
             token::endpoint(state, &request, &call, token::Grants::RefreshOnly).await
         }
         Endpoint::Revoke => revoke::endpoint(state, &request, &call).await,
+        Endpoint::Discovery(document) => {
+            state
+                .discovery
+                .answer(document, request.method(), call.request_id)
+        }
     };
     state.cors.apply(origin, response.headers_mut());
     Ok(response)
@@ -118,6 +131,10 @@ mod tests {
         assert_eq!(Endpoint::of("/prod/token"), Endpoint::Token);
         assert_eq!(Endpoint::of("/prod/refresh"), Endpoint::Refresh);
         assert_eq!(Endpoint::of("/refresh"), Endpoint::Refresh);
+        assert_eq!(
+            Endpoint::of("/prod/.well-known/jwks.json"),
+            Endpoint::Discovery(discovery::Document::Jwks)
+        );
     }
 
     #[test]

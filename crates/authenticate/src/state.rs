@@ -7,6 +7,7 @@ use userstore::UserStore;
 use userstore::attempts::AttemptStore;
 use userstore::sessions::SessionStore;
 
+use crate::discovery::Discovery;
 use crate::grant::refresh::SessionPolicy;
 use crate::pad::RefusalPad;
 use crate::settings::Settings;
@@ -20,6 +21,8 @@ pub struct State {
     pub guard: Guard,
     /// Signs tokens.
     pub issuer: TokenIssuer,
+    /// The public keys and the issuer's metadata (404 with an HS256 key).
+    pub discovery: Discovery,
     /// Checks and, when weaker than current, replaces password hashes.
     pub passwords: PasswordHasher,
     /// Pads the cheaper refusals to the time a wrong password takes.
@@ -55,6 +58,11 @@ impl State {
         let (ring, lockout_key, refresh_key) =
             tokio::join!(loader.ring(signing), loader.current(lockout), refresh_key);
         let ((ring, _), lockout_key, refresh_key) = (ring?, lockout_key?, refresh_key?);
+        ring.check_algorithm(settings.token.signing_algorithm)
+            .map_err(|source| secrets::SecretError::Unusable {
+                arn: "the signing key (JWT_SECRET_ARN or JWT_SECRET)".to_owned(),
+                source,
+            })?;
         let sdk = settings.aws.sdk_config(userstore::ENDPOINT_VAR).build();
         let client = userstore::client(&sdk, settings.dynamodb_timeout);
         let users = UserStore::new(client.clone(), &settings.users_table);
@@ -74,7 +82,9 @@ impl State {
 
     /// Builds the state from parts, signing with the ring's current key (named in `kid`).
     pub fn from_ring(ring: &KeyRing, config: &Config, users: UserStore, guard: Guard) -> Self {
-        Self::with_issuer(TokenIssuer::from_ring(ring, config), users, guard)
+        let mut state = Self::with_issuer(TokenIssuer::from_ring(ring, config), users, guard);
+        state.discovery = Discovery::new(ring, config, &[]);
+        state
     }
 
     /// Builds the state from parts, signing with `key` (no `kid`).
@@ -87,6 +97,7 @@ impl State {
             users,
             guard,
             issuer,
+            discovery: Discovery::default(),
             passwords: PasswordHasher::default(),
             pad: RefusalPad::default(),
             token_lookup: RefusalPad::default(),

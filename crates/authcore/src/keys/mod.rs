@@ -42,6 +42,17 @@ pub enum KeyError {
          with `authctl signing-key generate --algorithm ES256`"
     )]
     NotP256,
+    /// The current signing key is not of the algorithm the deployment chose.
+    #[error(
+        "the current signing key is {found:?}, but SIGNING_ALGORITHM is {wanted:?}: for ES256, \
+         run `authctl signing-key init --algorithm ES256` once after deploying (README, ES256)"
+    )]
+    WrongAlgorithm {
+        /// What `SIGNING_ALGORITHM` asks for.
+        wanted: jsonwebtoken::Algorithm,
+        /// What the current key is.
+        found: jsonwebtoken::Algorithm,
+    },
     /// An ES256 key pair where a random secret is needed (the lockout and refresh keys).
     #[error(
         "the key is an ES256 private key, but this key must be a random secret: generate one \
@@ -192,6 +203,15 @@ impl KeyRing {
     pub fn with_next(mut self, next: Option<Key>) -> Self {
         self.next = next.map(NamedKey::local);
         self
+    }
+
+    /// Whether the current key signs with `wanted` (any algorithm when `None`).
+    pub fn check_algorithm(&self, wanted: Option<jsonwebtoken::Algorithm>) -> Result<(), KeyError> {
+        let found = self.current.key.algorithm();
+        match wanted {
+            Some(wanted) if wanted != found => Err(KeyError::WrongAlgorithm { wanted, found }),
+            _ => Ok(()),
+        }
     }
 
     /// The keys, current first, then the next and the previous one.
@@ -406,6 +426,21 @@ mod tests {
                 .jwks()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_current_key_must_be_of_the_chosen_algorithm() {
+        use jsonwebtoken::Algorithm::{ES256, HS256};
+        let hs = KeyRing::local(SigningKey::new(vec![7u8; 32]).unwrap(), None);
+        assert!(hs.check_algorithm(None).is_ok());
+        assert!(hs.check_algorithm(Some(HS256)).is_ok());
+        let err = hs.check_algorithm(Some(ES256)).unwrap_err();
+        assert!(
+            err.to_string().contains("authctl signing-key init"),
+            "{err}"
+        );
+        let es = KeyRing::local(EcKey::generate().unwrap(), None);
+        assert!(es.check_algorithm(Some(ES256)).is_ok());
     }
 
     #[test]
