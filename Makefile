@@ -25,10 +25,12 @@ TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'imp
 .PHONY: browser fuzz dev load scan test test-deployed lint template package size build build-bins bench venv clean
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it): the template's
-## REST API, or its HTTP API with `make dev API=http`.
+## REST API, or its HTTP API with `make dev API=http`; HS256 tokens, or ES256 ones with their
+## key set and discovery document with `make dev SIGNING=ES256`.
 API ?= rest
+SIGNING ?= HS256
 dev: venv build-bins
-	@API=$(API) bash scripts/dev.sh
+	@API=$(API) SIGNING=$(SIGNING) bash scripts/dev.sh
 
 ## make test: formatting, lints, template checks, packaging, every unit, integration and
 ## end-to-end test. What CI runs.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make dev: the whole stack locally, like API Gateway, without Docker or an AWS account.
 # API=rest (the default) serves the template's REST API; API=http its HTTP API.
+# SIGNING=HS256 (the default) signs with a shared secret; SIGNING=ES256 with a P-256 key, and
+# the stack then serves its key set and discovery document under /.well-known/.
 # A DynamoDB-compatible server (moto, unless AWS_ENDPOINT_URL_DYNAMODB points at one already),
 # the tables, a demo user, a local signing key and lockout key in .env, the local gateway, and the
 # sign-in page (web/) on its own origin, which the gateway's AllowedOrigins allows.
@@ -18,6 +20,11 @@ API=${API:-rest}
 case "$API" in
   rest|http) ;;
   *) echo "dev: API=$API: use API=rest (the REST API) or API=http (the HTTP API)" >&2; exit 2 ;;
+esac
+SIGNING=${SIGNING:-HS256}
+case "$SIGNING" in
+  HS256|ES256) ;;
+  *) echo "dev: SIGNING=$SIGNING: use SIGNING=HS256 or SIGNING=ES256" >&2; exit 2 ;;
 esac
 PORT=${DEV_PORT:-3000}
 # The sign-in page (web/) is served on its own origin, which the local stack allows.
@@ -47,7 +54,21 @@ for key in JWT_SECRET LOCKOUT_KEY REFRESH_KEY; do
     echo "dev: wrote a new $key to $ENV_FILE"
   fi
 done
+# The ES256 key, a PEM in single quotes (several lines).
+if ! grep -q "^JWT_ES256_KEY=" "$ENV_FILE"; then
+  echo "JWT_ES256_KEY='$("$BIN/authctl" signing-key generate --algorithm ES256)'" >> "$ENV_FILE"
+  echo "dev: wrote a new JWT_ES256_KEY to $ENV_FILE"
+fi
 set -a; . "$ENV_FILE"; set +a
+URL="http://127.0.0.1:$PORT"
+# The template's parameters for this run: the page's origin is added below.
+overrides=(--parameter-overrides "SigningAlgorithm=$SIGNING")
+if [ "$SIGNING" = ES256 ]; then
+  export JWT_SECRET="$JWT_ES256_KEY"
+  # The issuer is the URL that serves /.well-known/openid-configuration: this gateway.
+  overrides+=(--parameter-overrides "JwtIssuer=$URL")
+fi
+unset JWT_ES256_KEY
 
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_REGION=${AWS_REGION:-us-east-1} AWS_EC2_METADATA_DISABLED=true
@@ -83,7 +104,6 @@ demo_user() { # EMAIL NAME ROLE: prints a fresh password
 DEMO_PASSWORD=$(demo_user "$DEMO_EMAIL" "Demo User" reader)
 ADMIN_PASSWORD=$(demo_user "$ADMIN_EMAIL" "Demo Admin" admin)
 
-URL="http://127.0.0.1:$PORT"
 PAGE_ORIGIN="http://127.0.0.1:$WEB_PORT"
 # The page's configuration names this API; its server's CSP lets it connect there only.
 # DEV_WEB_DIR: where the page is served from (a copy of web/ in the tests).
@@ -106,12 +126,16 @@ Try, in another terminal:
   curl -s -i $URL/admin -H "Authorization: Bearer \$TOKEN"     # 403: only admins may call it
 
 Or sign in from a browser: $PAGE_ORIGIN/
+$([ "$SIGNING" = ES256 ] && echo "
+Tokens are ES256 (make dev SIGNING=HS256 for a shared secret); anyone can verify them with
+  curl -s $URL/.well-known/openid-configuration
+  curl -s $URL/.well-known/jwks.json")
 
 MSG
 # The functions' metrics (the EMF lines among their logs), summed every DEV_METRICS_SUMMARY
 # seconds (default 30; 0: never), as an operator would see them on the dashboard.
 "$BIN/local-gateway" --api "$API" --bin-dir "$BIN" --port "$PORT" \
-  --parameter-overrides "AllowedOrigins=$PAGE_ORIGIN" \
+  --parameter-overrides "AllowedOrigins=$PAGE_ORIGIN" "${overrides[@]}" \
   --metrics-summary "${DEV_METRICS_SUMMARY:-30}" &
 pids+=($!)
 wait "${pids[-1]}"

@@ -17,8 +17,9 @@ struct Dev {
     lines: mpsc::Receiver<String>,
 }
 
-/// Runs `scripts/dev.sh` serving `api` (`rest` or `http`) on `port`.
-fn start(port: u16, web_port: u16, env_file: &Path, api: &str) -> Dev {
+/// Runs `scripts/dev.sh` serving `api` (`rest` or `http`) on `port`, signing with `signing`
+/// (`HS256` or `ES256`).
+fn start(port: u16, web_port: u16, env_file: &Path, api: &str, signing: &str) -> Dev {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = built_binary("local-gateway")
         .unwrap_or_else(|e| panic!("{e}"))
@@ -35,6 +36,7 @@ fn start(port: u16, web_port: u16, env_file: &Path, api: &str) -> Dev {
         .env("DEV_BIN_DIR", &bin_dir)
         .env("DEV_WEB_DIR", common::web_copy(env_file.parent().unwrap()))
         .env("API", api)
+        .env("SIGNING", signing)
         .env("DEV_METRICS_SUMMARY", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -100,6 +102,7 @@ fn run_printed(lines: &[String]) -> (String, String, String) {
         .iter()
         .map(|l| l.trim())
         .filter(|l| l.starts_with("TOKEN=") || l.starts_with("curl "))
+        .take(4)
         .collect();
     assert_eq!(commands.len(), 4, "{lines:?}");
     let script = format!(
@@ -201,7 +204,7 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
     let port = common::free_port();
     let web_port = common::free_port();
 
-    let dev = start(port, web_port, &env_file, "rest");
+    let dev = start(port, web_port, &env_file, "rest", "HS256");
     let printed = dev.until("listening on");
     let (hello, unauthenticated, admin) = run_printed(&printed);
     assert!(
@@ -296,6 +299,7 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         ("lockout key", keys[1].as_str()),
         ("refresh key", keys[2].as_str()),
         ("a JWT", "eyJ"),
+        ("a private key", "PRIVATE KEY"),
     ] {
         assert!(!all.contains(needle), "{what} reached the logs");
     }
@@ -311,13 +315,34 @@ fn make_dev_runs_the_flow_as_printed_and_starts_again_after_ctrl_c() {
         TcpListener::bind(("127.0.0.1", web_port)).is_ok(),
         "the page's server still holds its port"
     );
-    // The second run serves the HTTP API: the printed flow works there too.
-    let again = start(port, web_port, &env_file, "http");
+    // The second run serves the HTTP API with ES256 tokens: the printed flow works there too,
+    // and so do the printed discovery commands.
+    let again = start(port, web_port, &env_file, "http", "ES256");
     let printed = again.until("listening on");
     assert!(
         printed.iter().any(|l| l.contains("the Http API")),
         "{printed:?}"
     );
+    let discovery: Vec<&str> = printed
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("curl ") && l.contains("/.well-known/"))
+        .collect();
+    assert_eq!(discovery.len(), 2, "{printed:?}");
+    for command in discovery {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(command)
+            .output()
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{command}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        let expected = format!("http://127.0.0.1:{port}");
+        assert!(
+            body["issuer"] == expected.as_str() || body["keys"][0]["alg"] == "ES256",
+            "{command}: {body}"
+        );
+    }
     assert_eq!(
         std::fs::read_to_string(&env_file).unwrap(),
         secret,

@@ -66,6 +66,9 @@ pub fn add_user(
     }
 }
 
+/// In a parameter's value given to [`serve`]: the gateway's own base URL (for `JwtIssuer`).
+pub const BASE_URL: &str = "{base}";
+
 /// Starts a gateway serving the `api` of `template` on a free port.
 pub fn serve(
     template: &Path,
@@ -80,11 +83,13 @@ pub fn serve(
         .parent()
         .unwrap()
         .to_path_buf();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut options = Options::new(template, bin_dir);
     options.api = api;
     options.parameters = parameters
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_string(), v.replace(BASE_URL, &base)))
         .collect();
     options.env = local_aws_env(endpoint)
         .iter()
@@ -105,8 +110,6 @@ pub fn serve(
             .insert(k.to_string(), v.to_string());
     }
     let gateway = Arc::new(Gateway::start(&options).unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let serving = gateway.clone();
     std::thread::spawn(move || serving.serve(listener));
     (gateway, base)

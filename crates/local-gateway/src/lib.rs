@@ -530,7 +530,10 @@ impl Gateway {
 /// The local stand-ins for Secrets Manager secrets: the variable that names the secret when
 /// deployed, and the variables that hold the key locally (the first one required).
 pub const LOCAL_SECRETS: [(&str, &[&str]); 3] = [
-    ("JWT_SECRET_ARN", &["JWT_SECRET", "JWT_PREVIOUS_SECRET"]),
+    (
+        "JWT_SECRET_ARN",
+        &["JWT_SECRET", "JWT_PREVIOUS_SECRET", "JWT_NEXT_SECRET"],
+    ),
     ("LOCKOUT_KEY_ARN", &["LOCKOUT_KEY"]),
     ("REFRESH_KEY_ARN", &["REFRESH_KEY"]),
 ];
