@@ -2,6 +2,7 @@
 //!
 //! - [`token`]: JWT issuing and verification (HS256 or ES256) with `jsonwebtoken` (algorithm pinned to the key, claims checked).
 //! - [`keys`]: signing keys (HS256 secrets of at least 256 bits, ES256 key pairs), the key ring and its JWK set, and keyed hashes.
+//! - [`scope`]: OAuth scopes from roles, and narrowing them to what a client asks for.
 //! - [`password`]: argon2id password hashing, verification, rehash decisions and the policy.
 //! - [`identity`]: email normalisation and user ids.
 //! - [`cors`]: the origins whose pages may read the functions' answers.
@@ -16,6 +17,7 @@ pub mod cors;
 pub mod identity;
 pub mod keys;
 pub mod password;
+pub mod scope;
 pub mod settings;
 pub mod token;
 

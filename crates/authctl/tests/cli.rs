@@ -253,6 +253,7 @@ fn start_session(s: &Scenario, rt: &tokio::runtime::Runtime, id: &str, family: &
         last_used_at: now,
         ends_at: now + 3600,
         revoked: false,
+        scope: None,
     };
     let sessions = SessionStore::new(s.client(), s.table("sessions"));
     rt.block_on(sessions.start(&f, &format!("hash-{family}"), now + 600))

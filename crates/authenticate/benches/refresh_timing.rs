@@ -45,6 +45,7 @@ async fn family(sessions: &SessionStore, n: usize) -> (Family, String) {
         last_used_at: now,
         ends_at: now + 86_400,
         revoked: false,
+        scope: None,
     };
     let token = new_refresh_token().unwrap();
     sessions

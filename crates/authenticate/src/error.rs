@@ -104,6 +104,10 @@ pub enum EndpointError {
     /// The refresh token cannot be exchanged.
     #[error("the refresh token is invalid, expired or revoked: sign in again")]
     BadRefreshToken(RefreshRefusal),
+    /// The `scope` parameter is malformed, or asks for a scope the user (or the session) does
+    /// not have (RFC 6749 §5.2 `invalid_scope`).
+    #[error("{0}")]
+    InvalidScope(authcore::scope::ScopeError),
     /// The users table cannot be reached.
     #[error("the user store is unavailable: try again shortly")]
     StoreUnavailable,
@@ -128,6 +132,7 @@ impl EndpointError {
         match self {
             Self::UnsupportedGrantType | Self::PasswordAtRefresh => "unsupported_grant_type",
             Self::InvalidGrant(_) | Self::BadRefreshToken(_) => "invalid_grant",
+            Self::InvalidScope(_) => "invalid_scope",
             Self::StoreUnavailable | Self::SigningFailed => "temporarily_unavailable",
             _ => "invalid_request",
         }
@@ -169,6 +174,8 @@ impl EndpointError {
                 Refusal::BadStoredHash => "bad_stored_hash",
             },
             Self::BadRefreshToken(r) => r.as_str(),
+            Self::InvalidScope(authcore::scope::ScopeError::Malformed) => "scope_malformed",
+            Self::InvalidScope(authcore::scope::ScopeError::NotGranted(_)) => "scope_not_granted",
             Self::StoreUnavailable => "store_unavailable",
             Self::SigningFailed => "signing_failed",
         }

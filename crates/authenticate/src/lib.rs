@@ -37,7 +37,8 @@ pub use grant::refresh::SessionPolicy;
 pub use lockout::{Guard, LockoutPolicy, Source};
 pub use pad::RefusalPad;
 pub use request::{
-    Call, Credentials, Grant, MAX_BODY_BYTES, parse_grant, parse_request, parse_revoke,
+    Call, Credentials, Grant, MAX_BODY_BYTES, TokenRequest, parse_grant, parse_request,
+    parse_revoke,
 };
 pub use response::respond;
 pub use settings::Settings;

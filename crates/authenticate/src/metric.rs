@@ -98,11 +98,13 @@ pub fn refresh(result: Result<bool, &EndpointError>) -> &'static str {
 }
 
 /// The outcomes every endpoint shares: the store or the signer failed, or the request was not
-/// one the endpoint takes (`malformed_request`: method, body, content type, fields, grant).
+/// one the endpoint takes (`malformed_request`: method, body, content type, fields, grant), or
+/// asked for scopes it may not have (`invalid_scope`).
 fn shared(e: &EndpointError) -> &'static str {
     match e {
         EndpointError::StoreUnavailable => "store_unavailable",
         EndpointError::SigningFailed => "signing_failed",
+        EndpointError::InvalidScope(_) => "invalid_scope",
         _ => "malformed_request",
     }
 }

@@ -1,5 +1,7 @@
 //! Reading a `/token` or `/revoke` request: method, size, content type, grant and fields.
 
+use std::collections::BTreeSet;
+
 use authcore::password::MAX_PASSWORD_BYTES;
 use lambda_http::http::Method;
 use serde::Deserialize;
@@ -40,6 +42,16 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// A `/token` request: the grant, and the scopes the client asked for (`None`: every scope
+/// the grant allows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The grant.
+    pub grant: Grant,
+    /// The `scope` parameter, parsed (RFC 6749 §3.3).
+    pub scope: Option<BTreeSet<String>>,
+}
+
 /// What a `/token` request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
@@ -59,6 +71,7 @@ struct Fields {
     refresh_token: Option<String>,
     token: Option<String>,
     token_type_hint: Option<String>,
+    scope: Option<String>,
 }
 
 /// Reads the credentials of a password grant: the body must be one (tests, benchmarks).
@@ -67,27 +80,30 @@ pub fn parse_request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Credentials, EndpointError> {
-    match parse_grant(method, content_type, body)? {
+    match parse_grant(method, content_type, body)?.grant {
         Grant::Password(credentials) => Ok(credentials),
         Grant::Refresh(_) => Err(EndpointError::UnsupportedGrantType),
     }
 }
 
-/// Reads a `/token` request: method, content type, size, grant, fields.
+/// Reads a `/token` request: method, content type, size, grant, fields, scope.
 pub fn parse_grant(
     method: &Method,
     content_type: Option<&str>,
     body: &[u8],
-) -> Result<Grant, EndpointError> {
-    let fields = fields(method, content_type, body, true)?;
-    match fields.grant_type.as_deref() {
+) -> Result<TokenRequest, EndpointError> {
+    let mut fields = fields(method, content_type, body, true)?;
+    let scope = authcore::scope::parse(fields.scope.take().as_deref())
+        .map_err(EndpointError::InvalidScope)?;
+    let grant = match fields.grant_type.as_deref() {
         Some("refresh_token") => fields
             .refresh_token
             .filter(|t| !t.is_empty())
             .map(Grant::Refresh)
             .ok_or(EndpointError::MissingField("refresh_token is required")),
         _ => credentials(fields).map(Grant::Password),
-    }
+    }?;
+    Ok(TokenRequest { grant, scope })
 }
 
 /// Reads a `/revoke` request (RFC 7009): the `token`, and an optional `token_type_hint`.
@@ -149,6 +165,7 @@ fn form_fields(body: &[u8]) -> Result<Fields, EndpointError> {
             "refresh_token" => ("refresh_token", &mut fields.refresh_token),
             "token" => ("token", &mut fields.token),
             "token_type_hint" => ("token_type_hint", &mut fields.token_type_hint),
+            "scope" => ("scope", &mut fields.scope),
             _ => continue,
         };
         if slot.replace(value.into_owned()).is_some() {

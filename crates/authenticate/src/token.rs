@@ -8,7 +8,7 @@ use crate::error::{EndpointError, Refusal};
 use crate::grant::password::{SignedIn, sign_in};
 use crate::grant::refresh;
 use crate::metric::{self, Counted};
-use crate::request::{Call, Grant, parse_grant};
+use crate::request::{Call, Grant, TokenRequest, parse_grant};
 use crate::response::respond;
 use crate::state::State;
 
@@ -35,7 +35,13 @@ pub async fn endpoint(
         false => parse_grant(request.method(), call.content_type, request.body().as_ref()),
     };
     let parsed = match (parsed, grants) {
-        (Ok(Grant::Password(_)), Grants::RefreshOnly) => Err(EndpointError::PasswordAtRefresh),
+        (
+            Ok(TokenRequest {
+                grant: Grant::Password(_),
+                ..
+            }),
+            Grants::RefreshOnly,
+        ) => Err(EndpointError::PasswordAtRefresh),
         (parsed, _) => parsed,
     };
     // A request that is neither grant counts where it was sent: /token's sign-ins, /refresh's
@@ -45,20 +51,28 @@ pub async fn endpoint(
         Grants::RefreshOnly => Counted::Refresh,
     };
     let (grant, counted, result) = match parsed {
-        Ok(Grant::Password(credentials)) => (
+        Ok(TokenRequest {
+            grant: Grant::Password(credentials),
+            scope,
+        }) => (
             "password",
             Counted::SignIn,
-            sign_in(state, &credentials, &source).await,
+            sign_in(state, &credentials, &source, scope.as_ref()).await,
         ),
-        Ok(Grant::Refresh(token)) => (
+        Ok(TokenRequest {
+            grant: Grant::Refresh(token),
+            scope,
+        }) => (
             "refresh_token",
             Counted::Refresh,
-            refresh::refresh(state, &token).await.map(|r| SignedIn {
-                token: r.token,
-                rehashed: false,
-                refresh: Some(r.refresh),
-                retry: r.retry,
-            }),
+            refresh::refresh(state, &token, scope.as_ref())
+                .await
+                .map(|r| SignedIn {
+                    token: r.token,
+                    rehashed: false,
+                    refresh: Some(r.refresh),
+                    retry: r.retry,
+                }),
         ),
         Err(e) => ("-", unparsed, Err(e)),
     };

@@ -52,6 +52,8 @@ pub mod attr {
     pub const ROTATED_AT: &str = "rotated_at";
     /// The hash of the token it was exchanged for.
     pub const SUCCESSOR: &str = "successor";
+    /// The scopes the client asked for at sign-in, a string set (families; absent: all).
+    pub const SCOPE: &str = "scope";
 }
 
 /// Where an item of the sessions table is stored: the one place its partition keys are
@@ -107,6 +109,9 @@ pub struct Family {
     pub ends_at: u64,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// The scopes granted at sign-in when the client asked for fewer than the user's roles;
+    /// `None`: every role the user has at each refresh.
+    pub scope: Option<Vec<String>>,
 }
 
 /// A refresh token, as stored (by its hash).
@@ -185,6 +190,10 @@ fn family_from(item: &HashMap<String, AttributeValue>) -> Family {
         last_used_at: number(item, attr::LAST_USED_AT),
         ends_at: number(item, attr::ENDS_AT),
         revoked: flag(item, attr::REVOKED),
+        scope: match item.get(attr::SCOPE) {
+            Some(AttributeValue::Ss(scopes)) => Some(scopes.clone()),
+            _ => None,
+        },
     }
 }
 
@@ -237,7 +246,7 @@ impl SessionStore {
         hash: &str,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        let family_item = HashMap::from([
+        let mut family_item = HashMap::from([
             (attr::PK.to_owned(), SessionKey::Family(&family.id).pk()),
             (attr::UID.to_owned(), s(&family.user_id)),
             (attr::EMAIL.to_owned(), s(&family.email)),
@@ -247,6 +256,10 @@ impl SessionStore {
             (attr::REVOKED.to_owned(), AttributeValue::Bool(false)),
             (attr::EXPIRES_AT.to_owned(), n(family.ends_at)),
         ]);
+        // A string set cannot be empty: an empty scope is stored as none at all (no role).
+        if let Some(scope) = family.scope.as_ref().filter(|s| !s.is_empty()) {
+            family_item.insert(attr::SCOPE.to_owned(), AttributeValue::Ss(scope.clone()));
+        }
         let put = |item| {
             Self::build(
                 Put::builder()

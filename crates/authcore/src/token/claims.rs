@@ -27,9 +27,13 @@ pub struct Claims {
     /// The user's display name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The user's roles.
+    /// The user's roles (those the client asked for, when it asked for fewer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// The OAuth scopes (RFC 8693 §4.2: space-separated): the roles that are scope tokens
+    /// ([`crate::scope`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Who a token is for: the user-specific part of the claims.

@@ -98,6 +98,7 @@ impl TokenIssuer {
             jti: Some(URL_SAFE_NO_PAD.encode(jti)),
             email: subject.email,
             name: subject.name,
+            scope: crate::scope::claim(&subject.roles),
             roles: subject.roles,
         };
         let token = jsonwebtoken::encode(&self.header, &claims, &self.key)
@@ -147,6 +148,7 @@ mod tests {
             (NOW, Some(NOW), NOW + 900)
         );
         assert_eq!(claims.jti.as_deref().map(str::len), Some(22));
+        assert_eq!(claims.scope.as_deref(), Some("admin reader"));
         // Each token gets its own jti.
         let again = issuer.issue_at(Subject::default(), NOW).unwrap();
         assert_ne!(again.claims.jti, issued.claims.jti);

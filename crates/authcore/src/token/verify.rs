@@ -101,6 +101,7 @@ struct TokenClaims {
     name: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    scope: Option<String>,
 }
 
 impl TokenVerifier {
@@ -227,6 +228,7 @@ impl TokenVerifier {
             email: raw.email,
             name: raw.name,
             roles: raw.roles,
+            scope: raw.scope,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The password grant: reserve the attempt with the lockout guard, check the email and
 //! password against the users table, settle the attempt, issue a token.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use authcore::password::Verification;
@@ -33,10 +34,13 @@ pub struct SignedIn {
 /// write), one user lookup, one argon2 verification (against the dummy hash when there is no
 /// usable account), settle, then the wait up to the usual time of a wrong password. Nothing
 /// in the answer, its headers or its time tells an unknown email from a real one.
+/// `scope`: the scopes the client asked for, when fewer than the user's roles; one the user
+/// does not have is `invalid_scope`, said only after the password was right.
 pub async fn sign_in(
     state: &State,
     credentials: &Credentials,
     source: &Source,
+    scope: Option<&BTreeSet<String>>,
 ) -> Result<SignedIn, EndpointError> {
     let started = Instant::now();
     let password = credentials.password.as_str();
@@ -92,9 +96,11 @@ pub async fn sign_in(
         Some(id) => id.clone(),
         None => assign_id(state, &user.email).await?,
     };
+    let roles = authcore::scope::grant(&user.roles, scope).map_err(EndpointError::InvalidScope)?;
     let rehashed = needs_rehash && rehash(state, &user.email, password, &user).await;
-    let refresh = refresh::start(state, &user, &id).await?;
-    let token = super::access_token(state, id, user)?;
+    let session_scope = scope.is_some().then(|| roles.clone());
+    let refresh = refresh::start(state, &user, &id, session_scope).await?;
+    let token = super::access_token(state, id, user, roles)?;
     Ok(SignedIn {
         token,
         rehashed,

@@ -19,6 +19,7 @@
 //! at each refresh: a disabled or removed user, or a role change, takes effect at the next
 //! refresh.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use authcore::token::refresh::{RefreshToken, hash, new_family_id, new_refresh_token};
@@ -89,11 +90,13 @@ fn unavailable(e: userstore::StoreError) -> EndpointError {
 }
 
 /// Starts a session for `user` (just signed in with a password): a new family and its first
-/// refresh token. `None` when sessions are not configured.
+/// refresh token. `scope`: the roles granted when the client asked for fewer, which bound every
+/// refresh of the session. `None` when sessions are not configured.
 pub async fn start(
     state: &State,
     user: &User,
     user_id: &str,
+    scope: Option<Vec<String>>,
 ) -> Result<Option<IssuedRefresh>, EndpointError> {
     let Some(sessions) = &state.sessions else {
         return Ok(None);
@@ -111,6 +114,7 @@ pub async fn start(
         last_used_at: now,
         ends_at: now + policy.absolute,
         revoked: false,
+        scope,
     };
     let expires_at = (now + policy.idle).min(family.ends_at);
     sessions
@@ -134,8 +138,14 @@ pub struct Refreshed {
     pub retry: bool,
 }
 
-/// Exchanges `presented` for a new access token and refresh token.
-pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, EndpointError> {
+/// Exchanges `presented` for a new access token and refresh token. `requested`: fewer scopes
+/// than the session's, for this access token (RFC 6749 §6); more is `invalid_scope`, and the
+/// refresh token is then not exchanged.
+pub async fn refresh(
+    state: &State,
+    presented: &str,
+    requested: Option<&BTreeSet<String>>,
+) -> Result<Refreshed, EndpointError> {
     let refuse = |r| Err(EndpointError::BadRefreshToken(r));
     let Some(sessions) = &state.sessions else {
         return Err(EndpointError::UnsupportedGrantType);
@@ -155,12 +165,13 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
         return refuse_revoking(sessions, &family.id, RefreshRefusal::Revoked).await;
     }
     if record.used {
-        return again(state, sessions, presented, &record, &family, now).await;
+        return again(state, sessions, presented, &record, &family, now, requested).await;
     }
     if record.expires_at <= now || family.ends_at <= now {
         return refuse(RefreshRefusal::Expired);
     }
     let user = current_user(state, &family).await?;
+    let roles = roles_of(&family, &user, requested)?;
     let next = match &state.successors {
         Some(successors) => successors.of(presented),
         None => new_refresh_token().ok_or(EndpointError::SigningFailed)?,
@@ -171,11 +182,13 @@ pub async fn refresh(state: &State, presented: &str) -> Result<Refreshed, Endpoi
         .await
         .map_err(unavailable)?
     {
-        Rotation::Rotated => issue(state, &family, user, next, expires_at - now, false),
+        Rotation::Rotated => issue(state, &family, user, roles, next, expires_at - now, false),
         Rotation::Lost if !retries_on(state) => refuse(RefreshRefusal::LostRace),
         // A concurrent refresh with the same token wrote first: its successor is this one's.
         Rotation::Lost => match sessions.token(&old).await.map_err(unavailable)? {
-            Some(record) => again(state, sessions, presented, &record, &family, now).await,
+            Some(record) => {
+                again(state, sessions, presented, &record, &family, now, requested).await
+            }
             None => refuse(RefreshRefusal::LostRace),
         },
     }
@@ -206,14 +219,16 @@ async fn again(
     record: &TokenRecord,
     family: &Family,
     now: u64,
+    requested: Option<&BTreeSet<String>>,
 ) -> Result<Refreshed, EndpointError> {
     match retry(state, presented, record, now) {
         Retry::Successor(next) => {
             let stored = sessions.token(&next.hash).await.map_err(unavailable)?;
             if let Some(successor) = stored.filter(|s| !s.used && s.expires_at > now) {
                 let user = current_user(state, family).await?;
+                let roles = roles_of(family, &user, requested)?;
                 let expires_in = successor.expires_at - now;
-                return issue(state, family, user, next, expires_in, true);
+                return issue(state, family, user, roles, next, expires_in, true);
             }
         }
         Retry::OtherKey => {
@@ -280,16 +295,37 @@ async fn current_user(state: &State, family: &Family) -> Result<User, EndpointEr
     Ok(user)
 }
 
-/// The answer of a refresh: an access token for `user` and the refresh token `next`.
+/// The roles a refresh of `family` may carry: the user's roles now, within the scopes granted
+/// at sign-in, narrowed to `requested`.
+fn roles_of(
+    family: &Family,
+    user: &User,
+    requested: Option<&BTreeSet<String>>,
+) -> Result<Vec<String>, EndpointError> {
+    let session: Vec<String> = match &family.scope {
+        Some(granted) => user
+            .roles
+            .iter()
+            .filter(|r| granted.contains(r))
+            .cloned()
+            .collect(),
+        None => user.roles.clone(),
+    };
+    authcore::scope::grant(&session, requested).map_err(EndpointError::InvalidScope)
+}
+
+/// The answer of a refresh: an access token for `user` with `roles`, and the refresh token
+/// `next`.
 fn issue(
     state: &State,
     family: &Family,
     user: User,
+    roles: Vec<String>,
     next: RefreshToken,
     expires_in: u64,
     retry: bool,
 ) -> Result<Refreshed, EndpointError> {
-    let token = super::access_token(state, family.user_id.clone(), user)?;
+    let token = super::access_token(state, family.user_id.clone(), user, roles)?;
     Ok(Refreshed {
         token,
         refresh: IssuedRefresh {
