@@ -55,7 +55,7 @@ test-deployed: build-bins
 
 ## make template: cfn-lint and sam validate --lint, both offline.
 template: venv
-	cfn-lint template.yaml monitoring.yaml
+	cfn-lint template.yaml monitoring.yaml jwt-api.yaml
 	sam validate --lint
 
 ## make scan: checkov's security scan of template.yaml, offline. Every finding is fixed or skipped
@@ -64,7 +64,7 @@ template: venv
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 scan: $(CHECKOV_STAMP)
-	$(CHECKOV_VENV)/bin/checkov --file template.yaml --file monitoring.yaml --framework cloudformation --skip-download \
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --file monitoring.yaml --file jwt-api.yaml --framework cloudformation --skip-download \
 	  --quiet --compact --output cli
 $(CHECKOV_STAMP): requirements-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)

@@ -302,6 +302,47 @@ try:
 except ValueError as e:
     check(False, f"the dashboard body is not JSON: {e}")
 
+# The JWT-authorized HTTP API (the nested jwt-api.yaml, JwtAuthorizer=on): only when asked for,
+# every parameter passed, and the same routes as the stack's HTTP API, to the same functions,
+# public where that one is public, and each protected route's scopes the roles of its rule.
+jwt_app = res["JwtApi"]
+check(jwt_app.get("Condition") == "JwtAuthorizerOn", "the JWT-authorized API only with JwtAuthorizer=on")
+check(jwt_app["Properties"]["Location"] == "jwt-api.yaml", "the JWT-authorized API is the nested jwt-api.yaml")
+j = cfn_yaml.load(os.path.join(os.path.dirname(sys.argv[1]), "jwt-api.yaml"))
+check(set(jwt_app["Properties"]["Parameters"]) == set(j["Parameters"]), "every jwt-api parameter is passed")
+check(jwt_app["Properties"]["Parameters"]["Issuer"] == {"Ref": "JwtIssuer"}, "the JWT authorizer trusts the tokens' issuer")
+check(jwt_app["Properties"]["Parameters"]["Audience"] == {"Ref": "JwtAudience"}, "the JWT authorizer wants the tokens' audience")
+jwt_conf = j["Resources"]["JwtAuthorizer"]["Properties"]["JwtConfiguration"]
+check(jwt_conf == {"Issuer": {"Ref": "Issuer"}, "Audience": [{"Ref": "Audience"}]}, "the JWT authorizer's issuer and audience")
+rules = {}
+for entry in _re.split(r"[;\n]", res["CheckTokenFunction"]["Properties"]["Environment"]["Variables"]["ROUTE_RULES"]):
+    if entry.strip():
+        method, path, who = entry.split()
+        rules[f"{method} {path}"] = [] if who == "*" else who.split(",")
+integration_of = {"HelloFunctionArn": "HelloIntegration", "AuthenticateFunctionArn": "AuthenticateIntegration"}
+jwt_routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in j["Resources"].values()
+              if r["Type"] == "AWS::ApiGatewayV2::Route"}
+http_routes = {}
+for name in ("AuthenticateFunction", "HelloFunction"):
+    for ev in res[name]["Properties"]["Events"].values():
+        if ev["Type"] == "HttpApi":
+            key = f"{ev['Properties']['Method'].upper()} {ev['Properties']['Path']}"
+            public = ev["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+            http_routes[key] = (name, public)
+check(set(jwt_routes) == set(http_routes), f"the JWT-authorized API has the HTTP API's routes: {sorted(jwt_routes)} vs {sorted(http_routes)}")
+for key, (function, public) in http_routes.items():
+    route = jwt_routes.get(key, {})
+    integration = integration_of[f"{function[:-len('Function')]}FunctionArn"]
+    check(route.get("Target") == {"Fn::Sub": f"integrations/${{{integration}}}"}, f"JWT route {key} reaches {function}")
+    if public:
+        check(route.get("AuthorizationType") == "NONE", f"JWT route {key} is public, as on the HTTP API")
+    else:
+        check(route.get("AuthorizationType") == "JWT" and route.get("AuthorizerId") == {"Ref": "JwtAuthorizer"},
+              f"JWT route {key} is behind the JWT authorizer")
+        check(key in rules, f"JWT route {key} has a route rule")
+        check(sorted(route.get("AuthorizationScopes", [])) == sorted(rules.get(key, [])),
+              f"JWT route {key}: its scopes are its rule's roles {rules.get(key)}")
+
 if failures:
     print("template contract broken:\n- " + "\n- ".join(failures))
     sys.exit(1)
