@@ -26,11 +26,13 @@ TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | $(PY) -c 'imp
 
 ## make dev: the whole stack locally on http://127.0.0.1:3000 (Ctrl-C stops it): the template's
 ## REST API, or its HTTP API with `make dev API=http`; HS256 tokens, or ES256 ones with their
-## key set and discovery document with `make dev SIGNING=ES256`.
+## key set and discovery document with `make dev SIGNING=ES256`; the HTTP API behind API Gateway's
+## JWT authorizer instead of check-token with `make dev API=http AUTHORIZER=jwt SIGNING=ES256`.
 API ?= rest
 SIGNING ?= HS256
+AUTHORIZER ?= lambda
 dev: venv build-bins
-	@API=$(API) SIGNING=$(SIGNING) bash scripts/dev.sh
+	@API=$(API) SIGNING=$(SIGNING) AUTHORIZER=$(AUTHORIZER) bash scripts/dev.sh
 
 ## make test: formatting, lints, template checks, packaging, every unit, integration and
 ## end-to-end test. What CI runs.

@@ -3,6 +3,8 @@
 # API=rest (the default) serves the template's REST API; API=http its HTTP API.
 # SIGNING=HS256 (the default) signs with a shared secret; SIGNING=ES256 with a P-256 key, and
 # the stack then serves its key set and discovery document under /.well-known/.
+# AUTHORIZER=lambda (the default) guards the routes with check-token; AUTHORIZER=jwt (with API=http
+# and SIGNING=ES256) with API Gateway's JWT authorizer, as the template's JwtAuthorizer=on does.
 # A DynamoDB-compatible server (moto, unless AWS_ENDPOINT_URL_DYNAMODB points at one already),
 # the tables, a demo user, a local signing key and lockout key in .env, the local gateway, and the
 # sign-in page (web/) on its own origin, which the gateway's AllowedOrigins allows.
@@ -25,6 +27,12 @@ SIGNING=${SIGNING:-HS256}
 case "$SIGNING" in
   HS256|ES256) ;;
   *) echo "dev: SIGNING=$SIGNING: use SIGNING=HS256 or SIGNING=ES256" >&2; exit 2 ;;
+esac
+AUTHORIZER=${AUTHORIZER:-lambda}
+case "$AUTHORIZER:$API:$SIGNING" in
+  lambda:*|jwt:http:ES256) ;;
+  jwt:*) echo "dev: AUTHORIZER=jwt needs API=http SIGNING=ES256 (API Gateway's JWT authorizer is the HTTP API's, and checks public keys)" >&2; exit 2 ;;
+  *) echo "dev: AUTHORIZER=$AUTHORIZER: use AUTHORIZER=lambda or AUTHORIZER=jwt" >&2; exit 2 ;;
 esac
 PORT=${DEV_PORT:-3000}
 # The sign-in page (web/) is served on its own origin, which the local stack allows.
@@ -68,6 +76,7 @@ if [ "$SIGNING" = ES256 ]; then
   # The issuer is the URL that serves /.well-known/openid-configuration: this gateway.
   overrides+=(--parameter-overrides "JwtIssuer=$URL")
 fi
+[ "$AUTHORIZER" = jwt ] && overrides+=(--parameter-overrides "JwtAuthorizer=on" --authorizer jwt)
 unset JWT_ES256_KEY
 
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
@@ -113,7 +122,7 @@ echo "{\"api\": \"$URL\"}" > "$WEB_DIR/config.json"
 pids+=($!)
 cat <<MSG
 
-Serving the template's ${API^^} API (make dev API=$([ "$API" = rest ] && echo http || echo rest) serves the other one).
+Serving the template's ${API^^} API (make dev API=$([ "$API" = rest ] && echo http || echo rest) serves the other one)$([ "$AUTHORIZER" = jwt ] && echo ", its routes guarded by API Gateway's JWT authorizer (no check-token)").
 Demo user: $DEMO_EMAIL
 Password:  $DEMO_PASSWORD
 Admin user: $ADMIN_EMAIL (may also call /admin)

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use local_gateway::{Flavour, Gateway, Options};
+use local_gateway::{AuthorizerMode, Flavour, Gateway, Options};
 use serde_json::Value;
 use testkit::moto::MotoServer;
 use testkit::moto::local_aws_env;
@@ -78,6 +78,27 @@ pub fn serve(
     parameters: &[(&str, &str)],
     env_vars: &[(&str, &str, &str)],
 ) -> (Arc<Gateway>, String) {
+    serve_guarded(
+        template,
+        api,
+        AuthorizerMode::Lambda,
+        endpoint,
+        secret,
+        parameters,
+        env_vars,
+    )
+}
+
+/// [`serve`], with the HTTP API's protected routes guarded by `authorizer`.
+pub fn serve_guarded(
+    template: &Path,
+    api: Flavour,
+    authorizer: AuthorizerMode,
+    endpoint: &str,
+    secret: &str,
+    parameters: &[(&str, &str)],
+    env_vars: &[(&str, &str, &str)],
+) -> (Arc<Gateway>, String) {
     let bin_dir = built_binary("check-token")
         .unwrap_or_else(|e| panic!("{e}"))
         .parent()
@@ -87,6 +108,7 @@ pub fn serve(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut options = Options::new(template, bin_dir);
     options.api = api;
+    options.authorizer = authorizer;
     options.parameters = parameters
         .iter()
         .map(|(k, v)| (k.to_string(), v.replace(BASE_URL, &base)))

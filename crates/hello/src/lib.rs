@@ -16,15 +16,22 @@ const GATEWAY_KEYS: [&str; 2] = ["principalId", "integrationLatency"];
 ///
 /// REST APIs and HTTP API payload 1.0 put the context in `requestContext.authorizer` with
 /// `principalId`; HTTP API payload 2.0 puts it in `requestContext.authorizer.lambda`, where a
-/// simple response leaves no `principalId`: the principal is then the context's `sub`.
+/// simple response leaves no `principalId`: the principal is then the context's `sub`. Behind
+/// API Gateway's JWT authorizer, the context is the token's claims,
+/// `requestContext.authorizer.jwt.claims`.
 pub fn authorizer_context(request: &Request) -> Option<(String, Map<String, Value>)> {
     let mut context: Map<String, Value> = match request.request_context_ref()? {
         RequestContext::ApiGatewayV1(ctx) => ctx.authorizer.fields.clone().into_iter().collect(),
         RequestContext::ApiGatewayV2(ctx) => {
-            let fields = &ctx.authorizer.as_ref()?.fields;
-            match fields.get("lambda") {
-                Some(Value::Object(lambda)) => lambda.clone(),
-                _ => fields.clone().into_iter().collect(),
+            let authorizer = ctx.authorizer.as_ref()?;
+            match &authorizer.jwt {
+                Some(jwt) => jwt
+                    .claims
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+                // `fields` is the `lambda` object.
+                None => authorizer.fields.clone().into_iter().collect(),
             }
         }
         _ => return None,

@@ -51,6 +51,19 @@ async fn answers_the_same_behind_an_http_api_with_the_context_under_lambda() {
     assert!(body["context"].get("principalId").is_none());
 }
 
+#[tokio::test]
+async fn answers_behind_a_jwt_authorizer_with_the_tokens_claims() {
+    let mut v: Value = serde_json::from_str(&sample("hello-http-api.json")).unwrap();
+    let claims =
+        json!({"sub": "u_1", "name": "Ada", "email": "ada@example.com", "roles": "[reader]"});
+    v["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": ["reader"]}});
+    let (status, body) = call(request(&v.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["message"], "Hello, Ada!");
+    assert_eq!(body["principalId"], "u_1");
+    assert_eq!(body["context"], claims);
+}
+
 fn sample(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/../../events/{name}",

@@ -16,8 +16,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequestTypeRequestIdentity, ApiGatewayRequestAuthorizer,
-    ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV1RequestTypeRequestContext,
-    ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2CustomAuthorizerV1Request,
+    ApiGatewayV2CustomAuthorizerV1RequestTypeRequestContext, ApiGatewayV2CustomAuthorizerV2Request,
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
     ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
 };
 use aws_lambda_events::query_map::QueryMap;
@@ -82,6 +83,19 @@ fn message(status: StatusCode) -> Response<Bytes> {
         _ => "Internal Server Error",
     };
     json_response(status, json!({ "message": text }).to_string())
+}
+
+/// API Gateway's answer refusing a request at the JWT authorizer.
+fn jwt_refusal(refusal: &crate::jwt::Refusal) -> Response<Bytes> {
+    let (status, challenge, body) = refusal.answer();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = json_response(status, body);
+    if let Some(value) = challenge.and_then(|c| HeaderValue::try_from(c).ok()) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// The HTTP API's answer to a body over the payload limit.
@@ -233,24 +247,34 @@ impl Gateway {
         if !self.buckets.admit(&route.key, limit) {
             return (message(StatusCode::TOO_MANY_REQUESTS), CacheUse::None);
         }
-        let (context, cache) = match &route.authorizer {
-            None => (None, CacheUse::None),
-            Some(name) => match self.authorize_http(name, &api.authorizers[name], route, req, peer)
-            {
-                Ok((context, used)) => (Some(context), used),
-                Err((status, used)) => return (message(status), used),
+        let (context, cache) = match (&self.jwt, &route.authorizer) {
+            (_, None) => (None, CacheUse::None),
+            (Some(jwt), Some(_)) => match self.authorize_jwt(jwt, route, req) {
+                Ok(jwt) => {
+                    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                    authorizer.jwt = Some(jwt);
+                    (Some(authorizer), CacheUse::None)
+                }
+                Err(refused) => return (jwt_refusal(&refused), CacheUse::None),
             },
+            (None, Some(name)) => {
+                match self.authorize_http(name, &api.authorizers[name], route, req, peer) {
+                    Ok((context, used)) => {
+                        // `fields` is the event's `lambda` object.
+                        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                        authorizer.fields = context.into_iter().collect();
+                        (Some(authorizer), used)
+                    }
+                    Err((status, used)) => return (message(status), used),
+                }
+            }
         };
         let Some(function) = self.functions.get(&route.function) else {
             return (message(StatusCode::INTERNAL_SERVER_ERROR), cache);
         };
         let mut event = self.http_event(route, req, path_params, peer);
         if let Some(context) = context {
-            let mut authorizer = ApiGatewayRequestAuthorizer::default();
-            authorizer
-                .fields
-                .insert("lambda".into(), Value::Object(context));
-            event.request_context.authorizer = Some(authorizer);
+            event.request_context.authorizer = Some(context);
         }
         let response =
             payload(&event).and_then(|payload| match function.invoke(&payload, INVOKE_TIMEOUT) {
@@ -261,6 +285,39 @@ impl Gateway {
             response.unwrap_or_else(|| message(StatusCode::INTERNAL_SERVER_ERROR)),
             cache,
         )
+    }
+
+    /// API Gateway's JWT authorizer for `req` on `route`: the `jwt` object for the backend, or
+    /// why the request is refused. The discovery document and key set are read from this
+    /// stack's own routes, in process.
+    fn authorize_jwt(
+        &self,
+        jwt: &crate::jwt::JwtAuthorizer,
+        route: &HttpRoute,
+        req: &Request<Bytes>,
+    ) -> Result<ApiGatewayRequestAuthorizerJwtDescription, crate::jwt::Refusal> {
+        if !jwt.protects(&route.key) {
+            // A route of the HTTP API that the JWT-authorized API does not protect.
+            return Err(crate::jwt::Refusal::Invalid(
+                "the route has no JWT authorizer",
+            ));
+        }
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let get = |path: &str| {
+            let request = Request::builder()
+                .method(http::Method::GET)
+                .uri(path)
+                .body(Bytes::new())
+                .ok()?;
+            let (response, _) = self.route_http(&request, None);
+            (response.status() == StatusCode::OK)
+                .then(|| serde_json::from_slice(response.body()).ok())
+                .flatten()
+        };
+        jwt.check(&route.key, authorization, get)
     }
 
     /// Runs authorizer `name` for `req` on `route`: identity sources, the cache, the call, and

@@ -15,6 +15,7 @@
 //! REST API in `rest.rs`; HTTP API, with its own semantics, in [`http_api`].
 
 pub mod http_api;
+pub mod jwt;
 pub mod metrics;
 pub mod policy;
 mod rest;
@@ -114,6 +115,28 @@ pub enum Flavour {
     Http,
 }
 
+/// Who guards the HTTP API's protected routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthorizerMode {
+    /// The template's Lambda authorizer (check-token).
+    #[default]
+    Lambda,
+    /// API Gateway's own JWT authorizer, as the nested JWT-authorized API declares it.
+    Jwt,
+}
+
+impl std::str::FromStr for AuthorizerMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "lambda" => Ok(Self::Lambda),
+            "jwt" => Ok(Self::Jwt),
+            other => Err(format!("{other}: use lambda or jwt")),
+        }
+    }
+}
+
 impl std::str::FromStr for Flavour {
     type Err = String;
 
@@ -131,6 +154,8 @@ impl std::str::FromStr for Flavour {
 pub struct Options {
     /// Which API of the template to serve.
     pub api: Flavour,
+    /// Who guards the HTTP API's protected routes.
+    pub authorizer: AuthorizerMode,
     /// The SAM template.
     pub template: PathBuf,
     /// Where the built binaries are (`target/debug`).
@@ -163,6 +188,7 @@ impl Options {
     pub fn new(template: impl Into<PathBuf>, bin_dir: impl Into<PathBuf>) -> Self {
         Self {
             api: Flavour::Rest,
+            authorizer: AuthorizerMode::Lambda,
             template: template.into(),
             bin_dir: bin_dir.into(),
             parameters: HashMap::new(),
@@ -304,6 +330,8 @@ pub struct Gateway {
     next_id: AtomicU64,
     buckets: throttle::Buckets,
     sources: waf::Sources,
+    /// API Gateway's JWT authorizer, in the JWT-authorizer mode.
+    jwt: Option<jwt::JwtAuthorizer>,
 }
 
 impl Gateway {
@@ -316,6 +344,22 @@ impl Gateway {
             )
             .into());
         }
+        let jwt = match options.authorizer {
+            AuthorizerMode::Lambda => None,
+            AuthorizerMode::Jwt if options.api != Flavour::Http => {
+                return Err(TemplateError::Unsupported(
+                    "the JWT authorizer guards the HTTP API only: serve --api http".into(),
+                )
+                .into());
+            }
+            AuthorizerMode::Jwt => Some(jwt::JwtAuthorizer::new(
+                stack.jwt_api.clone().ok_or_else(|| {
+                    TemplateError::Unsupported(
+                        "no nested template with a JWT authorizer (jwt-api.yaml)".into(),
+                    )
+                })?,
+            )),
+        };
         let tally = options.metrics_summary.map(|every| {
             let tally = Arc::new(metrics::Tally::default());
             tally.print_every(every);
@@ -346,6 +390,7 @@ impl Gateway {
             next_id: AtomicU64::new(1),
             buckets: throttle::Buckets::default(),
             sources: waf::Sources::default(),
+            jwt,
         })
     }
 

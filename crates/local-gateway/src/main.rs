@@ -29,6 +29,10 @@ struct Cli {
     /// Port to listen on.
     #[arg(long, default_value_t = 3000)]
     port: u16,
+    /// Who guards the HTTP API's protected routes: `lambda` (the template's Lambda authorizer)
+    /// or `jwt` (API Gateway's JWT authorizer, as the nested jwt-api.yaml declares it).
+    #[arg(long, default_value = "lambda")]
+    authorizer: local_gateway::AuthorizerMode,
     /// Template parameter overrides, `Name=Value` (repeatable).
     #[arg(long = "parameter-overrides", value_parser = parse_pair)]
     parameters: Vec<(String, String)>,
@@ -99,6 +103,7 @@ fn fail(e: &dyn std::fmt::Display) -> ExitCode {
 fn options(cli: &Cli) -> Result<Options, local_gateway::GatewayError> {
     let mut options = Options::new(&cli.template, &cli.bin_dir);
     options.api = cli.api;
+    options.authorizer = cli.authorizer;
     options.parameters = cli.parameters.iter().cloned().collect::<HashMap<_, _>>();
     options.echo_logs = true;
     options.max_instances = cli.max_instances;

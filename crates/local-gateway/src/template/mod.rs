@@ -8,6 +8,7 @@ mod events;
 mod functions;
 pub mod http_api;
 mod intrinsics;
+pub mod jwt_api;
 pub mod rest;
 mod throttles;
 mod waf;
@@ -20,6 +21,7 @@ use serde_norway::Value;
 pub use error::TemplateError;
 pub use functions::FunctionDef;
 pub use http_api::{HttpApi, HttpAuthorizer, HttpCors, HttpRoute};
+pub use jwt_api::JwtApi;
 pub use rest::{Authorizer, GatewayResponse, RestCors, Route};
 pub use throttles::{Limit, Throttles};
 pub use waf::{PathMatch, RateRule, Waf};
@@ -54,6 +56,9 @@ pub struct Stack {
     pub rest_throttles: Throttles,
     /// The rules of the web ACL on the REST API's stage, when the template creates one.
     pub rest_waf: Waf,
+    /// The JWT-authorized HTTP API of a nested template, when the template has one (read by
+    /// [`Stack::load`], which knows where the nested template is).
+    pub jwt_api: Option<JwtApi>,
 }
 
 impl Stack {
@@ -64,11 +69,20 @@ impl Stack {
             path: path.display().to_string(),
             source,
         })?;
-        Self::parse(&text, overrides)
+        Self::parse_in(&text, overrides, path.parent())
     }
 
     /// Parses a template's text.
     pub fn parse(text: &str, overrides: &HashMap<String, String>) -> Result<Self, TemplateError> {
+        Self::parse_in(text, overrides, None)
+    }
+
+    /// Parses a template's text, reading nested templates from `dir` when given.
+    fn parse_in(
+        text: &str,
+        overrides: &HashMap<String, String>,
+        dir: Option<&Path>,
+    ) -> Result<Self, TemplateError> {
         let doc: Value = serde_norway::from_str(text)?;
         let resources = doc
             .get("Resources")
@@ -118,6 +132,10 @@ impl Stack {
             authorizers: rest.authorizers,
             functions,
             http_api,
+            jwt_api: match dir {
+                Some(dir) => jwt_api::jwt_api(&r, resources, dir)?,
+                None => None,
+            },
         })
     }
 
