@@ -315,7 +315,9 @@ check(jwt_app["Properties"]["Parameters"]["Audience"] == {"Ref": "JwtAudience"},
 jwt_conf = j["Resources"]["JwtAuthorizer"]["Properties"]["JwtConfiguration"]
 check(jwt_conf == {"Issuer": {"Ref": "Issuer"}, "Audience": [{"Ref": "Audience"}]}, "the JWT authorizer's issuer and audience")
 rules = {}
-for entry in _re.split(r"[;\n]", res["CheckTokenFunction"]["Properties"]["Environment"]["Variables"]["ROUTE_RULES"]):
+check(res["CheckTokenFunction"]["Properties"]["Environment"]["Variables"]["ROUTE_RULES"] == {"Ref": "RouteRules"},
+      "check-token's rules are the RouteRules parameter")
+for entry in _re.split(r"[;\n]", t["Parameters"]["RouteRules"]["Default"]):
     if entry.strip():
         method, path, who = entry.split()
         rules[f"{method} {path}"] = [] if who == "*" else who.split(",")

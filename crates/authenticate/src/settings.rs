@@ -10,6 +10,8 @@
 //! | `REFRESH_KEY_ARN`, `REFRESH_KEY` | the key refresh tokens' successors are derived with ([`REFRESH_KEY`]); needed unless `REFRESH_RETRY_SECONDS` is 0 | — |
 //! | `DYNAMODB_TIMEOUT_MS` | one DynamoDB call's whole budget, retries included | `1000` (100 to 30000) |
 //! | `ALLOWED_ORIGINS` | origins whose pages may read the answers ([`authcore::cors`]) | none |
+//! | `ROUTE_RULES` | check-token's route rules ([`routerules`]): the roles they name are the discovery document's `scopes_supported` | none |
+//! | `SIGNING_ALGORITHM` | `HS256` or `ES256`: the current signing key must be of it ([`authcore::config`]) | either |
 //! | the AWS variables ([`awsenv::AWS_VARS`]) | region, credentials, endpoints, CA bundle, log level and format | |
 
 use std::time::Duration;
@@ -46,6 +48,9 @@ pub struct Settings {
     pub dynamodb_timeout: Duration,
     /// The origins whose pages may read the answers.
     pub cors: AllowedOrigins,
+    /// The scopes some route asks for (the roles `ROUTE_RULES` names), for the discovery
+    /// document.
+    pub scopes: Vec<String>,
     /// Region, credentials and endpoints for DynamoDB and Secrets Manager; log level and format.
     pub aws: AwsEnv,
 }
@@ -81,12 +86,26 @@ impl Settings {
             refresh_key,
             dynamodb_timeout: timeouts::read(vars)?,
             cors: AllowedOrigins::read(vars)?,
+            scopes: scopes(vars)?,
             aws: AwsEnv::read(
                 |name| vars.raw(name),
                 &[userstore::ENDPOINT_VAR, secrets::ENDPOINT_VAR],
             ),
         })
     }
+}
+
+/// The roles `ROUTE_RULES` names, when it is set.
+fn scopes(vars: &Vars<'_>) -> Result<Vec<String>, SettingsError> {
+    let Some(text) = vars.optional("ROUTE_RULES") else {
+        return Ok(Vec::new());
+    };
+    let rules = routerules::Rules::parse(&text).map_err(|e| SettingsError::Invalid {
+        name: "ROUTE_RULES",
+        value: text.clone(),
+        expected: e.to_string(),
+    })?;
+    Ok(rules.roles().into_iter().map(str::to_owned).collect())
 }
 
 /// The process environment's settings, read after the logs are set up from its AWS part (a

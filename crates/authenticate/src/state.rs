@@ -74,6 +74,7 @@ impl State {
             lockout::counter_hash(&lockout_key),
         );
         let mut state = Self::from_ring(&ring, &settings.token, users, guard)
+            .with_discovery(Discovery::new(&ring, &settings.token, &settings.scopes))
             .with_sessions(sessions, settings.sessions)
             .with_cors(settings.cors.clone());
         state.successors = refresh_key.as_ref().map(Successors::new);
@@ -90,6 +91,12 @@ impl State {
     /// Builds the state from parts, signing with `key` (no `kid`).
     pub fn new(key: impl Into<Key>, config: &Config, users: UserStore, guard: Guard) -> Self {
         Self::with_issuer(TokenIssuer::new(key, config), users, guard)
+    }
+
+    /// The state serving `discovery` as its discovery documents.
+    pub fn with_discovery(mut self, discovery: Discovery) -> Self {
+        self.discovery = discovery;
+        self
     }
 
     fn with_issuer(issuer: TokenIssuer, users: UserStore, guard: Guard) -> Self {

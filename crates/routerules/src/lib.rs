@@ -351,6 +351,17 @@ impl Rules {
         policy
     }
 
+    /// Every role some rule names: the scopes a token may carry that some route asks for.
+    pub fn roles(&self) -> BTreeSet<&str> {
+        self.iter()
+            .filter_map(|rule| match &rule.who {
+                Who::Roles(roles) => Some(roles.iter().map(String::as_str)),
+                Who::AnySignedIn => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     /// Every rule, in the order written.
     pub fn iter(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter()
@@ -430,6 +441,16 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_roles_named_are_every_rules_roles() {
+        let rules =
+            Rules::parse("GET /hello *; GET /admin admin; DELETE /x/{id} admin,support").unwrap();
+        assert_eq!(
+            rules.roles().into_iter().collect::<Vec<_>>(),
+            ["admin", "support"]
+        );
+    }
 
     fn roles(r: &[&str]) -> Vec<String> {
         r.iter().map(|s| s.to_string()).collect()
