@@ -51,9 +51,11 @@ test: venv lint template scan build-bins package build browser
 ## make test-deployed: the end-to-end checks against a deployed stack
 ## (API_URL=... EMAIL=... PASSWORD=... make test-deployed, as a user who is no admin; add API=http
 ## with the HttpApiUrl output, ADMIN_EMAIL=... ADMIN_PASSWORD=... for an admin, ORIGIN=... for the
-## CORS checks of a stack deployed with AllowedOrigins).
-test-deployed: build-bins
+## CORS checks of a stack deployed with AllowedOrigins; JWT_API_URL=... with the JwtHttpApiUrl output
+## of a stack deployed with JwtAuthorizer=on).
+test-deployed: build-bins venv
 	API=$(API) cargo test --locked --test gateway -- --ignored a_deployed_stack_behaves_the_same
+	cargo test --locked --test discovery -- --ignored a_deployed_stack_publishes_what_verifies_its_tokens
 
 ## make template: cfn-lint and sam validate --lint, both offline.
 template: venv

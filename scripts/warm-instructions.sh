@@ -2,7 +2,9 @@
 # Instructions per warm check-token invocation, counted by callgrind in the function's process
 # behind a local Runtime API: repeatable on a shared machine, where CPU time moves by ±20%.
 # (instructions after LONG invocations - after SHORT) / (LONG - SHORT), for each case:
-# the template's rules, 50 routes all granted, 50 rules with one granted.
+# the template's rules, 50 routes all granted, 50 rules with one granted, each with an HS256
+# token, and the template's rules with an ES256 one; then the cold start, exec to the second
+# answer, with each algorithm.
 #
 #   scripts/warm-instructions.sh [BINARY]    (default: the release check-token cargo builds)
 #
@@ -27,7 +29,7 @@ trap 'rm -rf "$work"' EXIT
 # which callgrind cannot report; so valgrind runs as the wrapper's child, outlives the kill,
 # finds the Runtime API gone, exits, and writes its counts.
 count() {
-  local n=$1 rules=$2 out="$work/out.$1"
+  local n=$1 rules=$2 out="$work/out.$1.${SIGNING:-HS256}"
   printf '#!/bin/sh\nvalgrind --tool=callgrind --callgrind-out-file=%s %s\n' "$out" "$binary" >"$work/wrap"
   chmod +x "$work/wrap"
   CHECK_TOKEN_BIN="$work/wrap" ROUTE_RULES="$rules" "$driver" "$n" >/dev/null 2>&1
@@ -43,11 +45,18 @@ fifty() { # 49 routes GET /resourceN/{id} for role $1, and GET /hello for reader
   printf 'GET /hello reader'
 }
 
-for case in "the template's rules|GET /hello *; GET /admin admin" \
-            "50 routes, all granted|$(fifty reader)" \
-            "50 routes, one granted|$(fifty admin)"; do
-  name=${case%%|*} rules=${case#*|}
+template="GET /hello *; GET /admin admin"
+for case in "HS256|the template's rules|$template" \
+            "HS256|50 routes, all granted|$(fifty reader)" \
+            "HS256|50 routes, one granted|$(fifty admin)" \
+            "ES256|the template's rules|$template"; do
+  export SIGNING=${case%%|*}
+  rest=${case#*|} name=${rest%%|*} rules=${rest#*|}
   short=$(count "$SHORT" "$rules")
   long=$(count "$LONG" "$rules")
-  printf '%-24s %s instructions per warm invocation\n' "$name:" $(((long - short) / (LONG - SHORT)))
+  printf '%s %-24s %s instructions per warm invocation\n' "$SIGNING" "$name:" $(((long - short) / (LONG - SHORT)))
+done
+for SIGNING in HS256 ES256; do
+  export SIGNING
+  printf '%s %-24s %s instructions, exec to the second answer\n' "$SIGNING" "cold start:" "$(count 1 "$template")"
 done

@@ -224,3 +224,65 @@ fn an_es256_stack_refuses_to_start_with_an_hs256_key() {
     // The function exits at start-up; API Gateway answers 502 for it.
     assert_eq!(r.status, 502, "{}", r.body);
 }
+
+#[test]
+#[ignore = "runs against a deployed stack: set API_URL, EMAIL and PASSWORD of a user who is no admin (optionally JWT_API_URL, the JwtHttpApiUrl output of a stack with JwtAuthorizer=on), then `make test-deployed`"]
+fn a_deployed_stack_publishes_what_verifies_its_tokens() {
+    let need = |k: &str| {
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} is not set: see the ignore reason of this test"))
+    };
+    let base = need("API_URL").trim_end_matches('/').to_owned();
+    let token = sign_in(&base, &need("EMAIL"), &need("PASSWORD"));
+    let meta = get(&format!("{base}/.well-known/openid-configuration"));
+    if part(&token, 0)["alg"] == "HS256" {
+        // An HS256 stack publishes nothing, and says why.
+        assert_eq!(meta.status, 404, "{}", meta.body);
+        assert_eq!(meta.body["error"], "not_found");
+        return;
+    }
+    assert_eq!(meta.status, 200, "{}", meta.body);
+    let claims = part(&token, 1);
+    let issuer = meta.body["issuer"].as_str().unwrap().to_owned();
+    assert_eq!(
+        claims["iss"],
+        issuer.as_str(),
+        "the document's issuer is the tokens'"
+    );
+    if base.starts_with("https://") {
+        assert!(issuer.starts_with("https://"), "{issuer}");
+    }
+    let python = root().join(".venv/bin/python");
+    let out = Command::new(&python)
+        .arg(root().join("tests/third_party_verify.py"))
+        .args([
+            issuer.as_str(),
+            claims["aud"].as_str().unwrap(),
+            token.as_str(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}: run `make venv`", python.display()));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // API Gateway's own JWT authorizer, with JwtAuthorizer=on: the same token, no function.
+    if let Ok(jwt_api) = std::env::var("JWT_API_URL") {
+        let jwt_api = jwt_api.trim_end_matches('/');
+        let bearer = format!("Bearer {token}");
+        let call = |path: &str, auth: Option<&str>| {
+            let headers: Vec<(&str, &str)> =
+                auth.map(|a| ("Authorization", a)).into_iter().collect();
+            http("GET", &format!("{jwt_api}{path}"), &headers, None)
+        };
+        assert_eq!(call("/hello", Some(&bearer)).status, 200);
+        let admin = call("/admin", Some(&bearer));
+        assert_eq!(
+            (admin.status, admin.body.clone()),
+            (403, json!({"message": "Forbidden"}))
+        );
+        assert_eq!(call("/hello", None).status, 401);
+    }
+}

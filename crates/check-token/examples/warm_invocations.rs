@@ -4,13 +4,15 @@
 //!
 //! `cargo build --release -p check-token && cargo run --release -p check-token --example warm_invocations -- [N] [EVENT]`
 //!
+//! `SIGNING=ES256` signs with a per-run P-256 key instead of an HS256 secret.
+//!
 //! EVENT is a sample event file (`events/check-token-http-v2.json`, ...) whose
 //! `REPLACE_WITH_TOKEN` gets a fresh token; without it, a TOKEN event.
 
 use std::time::{Duration, Instant};
 
 use authcore::token::{Subject, now_seconds};
-use authcore::{Config, TokenIssuer};
+use authcore::{Config, KeySource, TokenIssuer};
 use local_runtime::{Function, FunctionSpec};
 
 fn main() {
@@ -23,16 +25,22 @@ fn main() {
     // ROUTE_RULES from the environment (to measure many rules), else the template's.
     let rules =
         std::env::var("ROUTE_RULES").unwrap_or_else(|_| "GET /hello *; GET /admin admin".into());
-    let secret = authcore::generate_secret().unwrap();
+    // SIGNING=ES256: a per-run P-256 key (a PEM in JWT_SECRET), else a per-run HS256 secret.
+    let secret = match std::env::var("SIGNING").as_deref() {
+        Ok("ES256") => authcore::EcKey::generate().unwrap().to_pem(),
+        _ => authcore::generate_secret().unwrap(),
+    };
     let config = Config::with_secret(&secret).unwrap();
-    let key = config.inline_key().unwrap();
+    let KeySource::Inline(ring) = &config.key_source else {
+        unreachable!("a key given inline")
+    };
     let subject = Subject {
         sub: "bench-user".into(),
         email: Some("b@example.com".into()),
         name: None,
         roles: vec!["reader".into()],
     };
-    let token = TokenIssuer::new(key, &config)
+    let token = TokenIssuer::from_ring(ring, &config)
         .issue_at(subject, now_seconds())
         .unwrap()
         .token;
