@@ -541,3 +541,73 @@ fn the_answer_for_fifty_granted_routes_stays_under_8_kb() {
     assert!(text.len() < 8192, "{} bytes", text.len());
     println!("50 granted routes: {} bytes", text.len());
 }
+
+#[tokio::test]
+async fn an_es256_authorizer_allows_its_tokens_and_refuses_es256_attacks_in_every_flavour() {
+    use authcore::{EcKey, KeySource, Subject, TokenIssuer};
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let key = EcKey::generate().unwrap();
+    let pem = key.to_pem();
+    let s = settings(&[("JWT_SECRET", &pem), ("ROUTE_RULES", RULES)]).unwrap();
+    let KeySource::Inline(ring) = &s.token.key_source else {
+        panic!("an inline key")
+    };
+    let state = State::from_ring(ring, &s.token, None).with_rules(s.rules.clone());
+    let now = now_seconds();
+    let subject = |sub: &str| Subject {
+        sub: sub.into(),
+        roles: vec!["reader".into()],
+        ..Default::default()
+    };
+    let valid = TokenIssuer::from_ring(ring, &s.token)
+        .issue_at(subject("es-user"), now)
+        .unwrap()
+        .token;
+    // An HMAC keyed with the public key, under our kid; alg none; another issuer's key.
+    let (header, claims) = {
+        let mut parts = valid.split('.');
+        (
+            parts.next().unwrap().to_owned(),
+            parts.next().unwrap().to_owned(),
+        )
+    };
+    let hs_header = b64(json!({"alg": "HS256", "typ": "at+jwt", "kid": key.kid()})
+        .to_string()
+        .as_bytes());
+    let jwk = serde_json::to_string(key.public_jwk()).unwrap();
+    let hmac = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, jwk.as_bytes()),
+        format!("{hs_header}.{claims}").as_bytes(),
+    );
+    let confused = format!("{hs_header}.{claims}.{}", b64(hmac.as_ref()));
+    let none = format!(
+        "{}.{claims}.",
+        b64(json!({"alg": "none", "kid": key.kid()})
+            .to_string()
+            .as_bytes())
+    );
+    let theirs = EcKey::generate().unwrap();
+    let foreign = TokenIssuer::from_ring(&authcore::KeyRing::local(theirs, None), &s.token)
+        .issue_at(subject("es-user"), now)
+        .unwrap()
+        .token;
+    let spliced = format!("{header}.{claims}.{}", foreign.rsplit('.').next().unwrap());
+    for name in [
+        "check-token.json",
+        "check-token-request-type.json",
+        "check-token-http-v1.json",
+        "check-token-http-v2.json",
+    ] {
+        let decide = |token: &str| authorize(&state, &input(&event(name, token)), now).outcome();
+        assert_eq!(decide(&valid), Outcome::Allow, "{name}");
+        for (what, token) in [
+            ("HS256 keyed with the public key", &confused),
+            ("alg none", &none),
+            ("another issuer's key", &foreign),
+            ("another key's signature under our kid", &spliced),
+        ] {
+            assert_eq!(decide(token), Outcome::Unauthorized, "{name}: {what}");
+        }
+    }
+}
