@@ -25,9 +25,22 @@ struct Sample {
 fn cold_start(spec: &FunctionSpec, payload: &[u8]) -> Sample {
     let started = Instant::now();
     let f = Function::start(spec.clone()).expect("the function starts");
-    f.invoke(payload, TIMEOUT)
+    let answer = f
+        .invoke(payload, TIMEOUT)
         .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
     let first_response = started.elapsed();
+    // The authorizer's cold start is measured on the path a user takes: an Allow.
+    if spec.name == "check-token" {
+        let effect = answer
+            .json()
+            .map(|v| v["policyDocument"]["Statement"][0]["Effect"].clone());
+        assert_eq!(
+            effect,
+            Some(serde_json::json!("Allow")),
+            "{}: no Allow",
+            spec.name
+        );
+    }
     Sample {
         first_response,
         cpu: f.cpu_time().unwrap_or_default(),
@@ -97,9 +110,20 @@ fn main() {
         testkit::demo_subject("cold"),
         authcore::token::now_seconds(),
     );
-    let authorizer_event = format!(
-        r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
-    );
+    let authorizer_event = |token: &str| {
+        format!(
+            r#"{{"type":"TOKEN","authorizationToken":"Bearer {token}","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/hello"}}"#
+        )
+    };
+    let hs256_event = authorizer_event(&token);
+    // The same with an ES256 key (a PEM), in the environment or in Secrets Manager.
+    let pem = authcore::EcKey::generate().expect("randomness").to_pem();
+    let es256_arn = testkit::create_secret_at(&endpoint, "cold-start-es256-key", &pem);
+    let es256_event = authorizer_event(&testkit::mint(
+        &pem,
+        testkit::demo_subject("cold"),
+        authcore::token::now_seconds(),
+    ));
     // A request answered without a DynamoDB call: the cold start, not the table, is measured.
     let token_request = testkit::event("authenticate-malformed.json", "").into_bytes();
 
@@ -128,12 +152,22 @@ fn main() {
         (
             "check-token, key in the environment",
             spec("check-token", &[("JWT_SECRET", &secret)]),
-            authorizer_event.as_bytes(),
+            hs256_event.as_bytes(),
         ),
         (
             "check-token, key from Secrets Manager",
             spec("check-token", &[("JWT_SECRET_ARN", &arn)]),
-            authorizer_event.as_bytes(),
+            hs256_event.as_bytes(),
+        ),
+        (
+            "check-token, ES256 key in the environment",
+            spec("check-token", &[("JWT_SECRET", &pem)]),
+            es256_event.as_bytes(),
+        ),
+        (
+            "check-token, ES256 key from Secrets Manager",
+            spec("check-token", &[("JWT_SECRET_ARN", &es256_arn)]),
+            es256_event.as_bytes(),
         ),
         (
             "authenticate, key in the environment",
