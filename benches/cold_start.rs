@@ -105,6 +105,8 @@ fn main() {
     let arn = testkit::create_secret_at(&endpoint, "cold-start-key", &secret);
     let lockout_arn =
         testkit::create_secret_at(&endpoint, "cold-start-lockout-key", testkit::LOCKOUT_KEY);
+    let refresh_arn =
+        testkit::create_secret_at(&endpoint, "cold-start-refresh-key", testkit::REFRESH_KEY);
     let token = testkit::mint(
         &secret,
         testkit::demo_subject("cold"),
@@ -185,7 +187,11 @@ fn main() {
             "authenticate, keys from Secrets Manager",
             spec(
                 "authenticate",
-                &[("JWT_SECRET_ARN", &arn), ("LOCKOUT_KEY_ARN", &lockout_arn)],
+                &[
+                    ("JWT_SECRET_ARN", &arn),
+                    ("LOCKOUT_KEY_ARN", &lockout_arn),
+                    ("REFRESH_KEY_ARN", &refresh_arn),
+                ],
             ),
             &token_request[..],
         ),
