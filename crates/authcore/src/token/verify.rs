@@ -182,7 +182,14 @@ impl TokenVerifier {
         if signature.len() != signature_chars(alg) {
             return Err(TokenError::BadSignature);
         }
-        let validation = &self.validations[usize::from(alg == Algorithm::ES256)];
+        // `check_header` let through only the algorithms of ALGORITHMS, whose validations these are.
+        let Some(validation) = ALGORITHMS
+            .iter()
+            .position(|a| *a == alg)
+            .and_then(|i| self.validations.get(i))
+        else {
+            return Err(TokenError::UnsupportedAlgorithm(format!("{alg:?}")));
+        };
         let mut outcome = Err(TokenError::UnknownKey);
         for k in candidates.filter(|k| k.alg == alg) {
             outcome = jsonwebtoken::decode::<TokenClaims>(token, &k.key, validation)
