@@ -81,11 +81,10 @@ impl State {
         Ok(state)
     }
 
-    /// Builds the state from parts, signing with the ring's current key (named in `kid`).
+    /// Builds the state from parts, signing with the ring's current key (named in `kid`). It
+    /// publishes nothing until [`State::with_discovery`] gives it its documents.
     pub fn from_ring(ring: &KeyRing, config: &Config, users: UserStore, guard: Guard) -> Self {
-        let mut state = Self::with_issuer(TokenIssuer::from_ring(ring, config), users, guard);
-        state.discovery = Discovery::new(ring, config, &[]);
-        state
+        Self::with_issuer(TokenIssuer::from_ring(ring, config), users, guard)
     }
 
     /// Builds the state from parts, signing with `key` (no `kid`).
