@@ -2,7 +2,7 @@
 //! secret (first key, next key, promotion) with `secrets::rotation`.
 
 use authcore::{EcKey, Key};
-use secrets::rotation::{self, CURRENT, NEXT};
+use secrets::{Stage, rotation};
 
 use crate::Failure;
 use crate::cli::{Algorithm, SigningKeyCommand};
@@ -20,12 +20,25 @@ fn new_key(algorithm: Algorithm) -> Result<(String, Option<String>), Failure> {
     })
 }
 
-/// Says which key a version is, without a word of the key itself.
-fn describe(what: &str, version: &str, kid: Option<String>) {
+/// Stores a new key at `stage` of the secret, and says which key it is without a word of the
+/// key itself.
+async fn put(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    algorithm: Algorithm,
+    stage: Stage,
+) -> Result<(), Failure> {
+    let (value, kid) = new_key(algorithm)?;
+    let version = rotation::put_key(client, arn, &value, stage).await?;
+    let what = match stage {
+        Stage::Next => "next key, published",
+        _ => "current key",
+    };
     match kid {
         Some(kid) => println!("{what}: version {version}, kid {kid}"),
         None => println!("{what}: version {version} (HS256)"),
     }
+    Ok(())
 }
 
 /// Runs one signing-key command.
@@ -45,19 +58,11 @@ pub async fn run(settings: &Settings, cmd: SigningKeyCommand) -> Result<(), Fail
         SigningKeyCommand::Init {
             secret_arn,
             algorithm,
-        } => {
-            let (value, kid) = new_key(algorithm)?;
-            let version = rotation::put_key(&client().await, &secret_arn, &value, CURRENT).await?;
-            describe("current key", &version, kid);
-        }
+        } => put(&client().await, &secret_arn, algorithm, Stage::Current).await?,
         SigningKeyCommand::Next {
             secret_arn,
             algorithm,
-        } => {
-            let (value, kid) = new_key(algorithm)?;
-            let version = rotation::put_key(&client().await, &secret_arn, &value, NEXT).await?;
-            describe("next key, published", &version, kid);
-        }
+        } => put(&client().await, &secret_arn, algorithm, Stage::Next).await?,
         SigningKeyCommand::Promote { secret_arn } => {
             let version = rotation::promote_next(&client().await, &secret_arn).await?;
             println!("promoted version {version}: it signs from now on");

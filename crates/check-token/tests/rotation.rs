@@ -181,7 +181,7 @@ async fn an_es256_next_key_is_published_before_it_signs_and_nobody_is_logged_out
 
     // Publish the next key: it is in the key set, and tokens are still signed with the first.
     let next_key = authcore::EcKey::generate().unwrap();
-    secrets::rotation::put_key(&client, &arn, &next_key.to_pem(), secrets::rotation::NEXT)
+    secrets::rotation::put_key(&client, &arn, &next_key.to_pem(), secrets::Stage::Next)
         .await
         .unwrap();
     let published = secrets::load_ring(&client, &arn)

@@ -46,6 +46,36 @@ pub enum SecretError {
     },
 }
 
+/// A version stage of a key's secret: its place in the key ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `AWSCURRENT`: the key that signs.
+    Current,
+    /// `AWSPENDING`: the next key, which verifies and is published but does not sign yet.
+    Next,
+    /// `AWSPREVIOUS`: the key before the last rotation, which still verifies.
+    Previous,
+}
+
+impl Stage {
+    /// Secrets Manager's name of the stage.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Current => "AWSCURRENT",
+            Self::Next => "AWSPENDING",
+            Self::Previous => "AWSPREVIOUS",
+        }
+    }
+}
+
+/// A failed call to Secrets Manager about `arn`, with the SDK's error and its causes.
+pub(crate) fn unavailable(arn: &str, e: impl std::error::Error) -> SecretError {
+    SecretError::Unavailable {
+        arn: arn.to_owned(),
+        detail: DisplayErrorContext(e).to_string(),
+    }
+}
+
 /// The variable the AWS SDK (and [`awsenv`]) reads for the Secrets Manager endpoint.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
 /// A spelling of it that the SDK does not read: a local endpoint set only there is ignored, and
@@ -151,7 +181,7 @@ impl Loader {
         let (key, arn) = match source {
             KeySource::Inline(ring) => (ring.current.key.clone(), "inline"),
             KeySource::SecretsManager(arn) => (
-                load_stage(self.client(arn)?, arn, "AWSCURRENT")
+                load_stage(self.client(arn)?, arn, Stage::Current)
                     .await?
                     .map(|named| named.key)
                     .ok_or_else(|| SecretError::Missing(arn.clone()))?,
@@ -171,9 +201,9 @@ impl Loader {
 /// stages are requested at once, so a cold start waits for one round trip, not three.
 pub async fn load_ring(client: &Client, arn: &str) -> Result<KeyRing, SecretError> {
     let (current, next, previous) = tokio::join!(
-        load_stage(client, arn, "AWSCURRENT"),
-        load_stage(client, arn, "AWSPENDING"),
-        load_stage(client, arn, "AWSPREVIOUS")
+        load_stage(client, arn, Stage::Current),
+        load_stage(client, arn, Stage::Next),
+        load_stage(client, arn, Stage::Previous)
     );
     let current = current?.ok_or_else(|| SecretError::Missing(arn.to_owned()))?;
     Ok(KeyRing {
@@ -187,27 +217,27 @@ pub async fn load_ring(client: &Client, arn: &str) -> Result<KeyRing, SecretErro
 async fn load_stage(
     client: &Client,
     arn: &str,
-    stage: &str,
+    stage: Stage,
 ) -> Result<Option<NamedKey>, SecretError> {
     let result = client
         .get_secret_value()
         .secret_id(arn)
-        .version_stage(stage)
+        .version_stage(stage.label())
         .send()
         .await;
     let out = match result {
         Ok(out) => out,
-        Err(e) if stage != "AWSCURRENT" && not_found(&e) => return Ok(None),
+        Err(e) if stage != Stage::Current && not_found(&e) => return Ok(None),
         Err(e) if not_found(&e) => return Err(SecretError::Missing(arn.to_owned())),
         Err(e) => {
             awsenv::metrics::dependency_failure(awsenv::metrics::Service::SecretsManager);
-            return Err(SecretError::Unavailable {
-                arn: arn.to_owned(),
-                detail: DisplayErrorContext(&e).to_string(),
-            });
+            return Err(unavailable(arn, e));
         }
     };
-    let kid = out.version_id.clone().unwrap_or_else(|| stage.to_owned());
+    let kid = out
+        .version_id
+        .clone()
+        .unwrap_or_else(|| stage.label().to_owned());
     let bytes = match (out.secret_string, out.secret_binary) {
         (Some(s), _) => s.into_bytes(),
         (None, Some(b)) => b.into_inner(),

@@ -4,35 +4,22 @@
 //! own rotation (set, then finish), run by `authctl signing-key`.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
-use crate::SecretError;
+use crate::{SecretError, Stage, unavailable};
 
-/// The stage of the key that signs.
-pub const CURRENT: &str = "AWSCURRENT";
-/// The stage of the next key: verifies and is published, does not sign yet.
-pub const NEXT: &str = "AWSPENDING";
-
-fn unavailable(arn: &str, e: impl std::error::Error) -> SecretError {
-    SecretError::Unavailable {
-        arn: arn.to_owned(),
-        detail: DisplayErrorContext(e).to_string(),
-    }
-}
-
-/// Stores `value` as a new version of the secret at `stage` ([`CURRENT`] or [`NEXT`]), and
+/// Stores `value` as a new version of the secret at `stage` (current or next), and
 /// returns the version's id. A new current key moves the one before it to `AWSPREVIOUS`.
 pub async fn put_key(
     client: &Client,
     arn: &str,
     value: &str,
-    stage: &str,
+    stage: Stage,
 ) -> Result<String, SecretError> {
     let out = client
         .put_secret_value()
         .secret_id(arn)
         .secret_string(value)
-        .version_stages(stage)
+        .version_stages(stage.label())
         .send()
         .await
         .map_err(|e| unavailable(arn, e))?;
@@ -43,7 +30,7 @@ pub async fn put_key(
 async fn version_at(
     client: &Client,
     arn: &str,
-    stage: &str,
+    stage: Stage,
 ) -> Result<Option<String>, SecretError> {
     let out = client
         .describe_secret()
@@ -54,7 +41,7 @@ async fn version_at(
     Ok(out.version_ids_to_stages.and_then(|versions| {
         versions
             .into_iter()
-            .find(|(_, stages)| stages.iter().any(|s| s == stage))
+            .find(|(_, stages)| stages.iter().any(|s| s == stage.label()))
             .map(|(id, _)| id)
     }))
 }
@@ -77,14 +64,14 @@ pub enum PromoteError {
 /// current version becomes `AWSPREVIOUS`), then `AWSPENDING` is taken off it. Returns the
 /// promoted version's id.
 pub async fn promote_next(client: &Client, arn: &str) -> Result<String, PromoteError> {
-    let next = version_at(client, arn, NEXT)
+    let next = version_at(client, arn, Stage::Next)
         .await?
         .ok_or(PromoteError::NoNextKey)?;
-    let current = version_at(client, arn, CURRENT).await?;
+    let current = version_at(client, arn, Stage::Current).await?;
     client
         .update_secret_version_stage()
         .secret_id(arn)
-        .version_stage(CURRENT)
+        .version_stage(Stage::Current.label())
         .move_to_version_id(&next)
         .set_remove_from_version_id(current)
         .send()
@@ -93,7 +80,7 @@ pub async fn promote_next(client: &Client, arn: &str) -> Result<String, PromoteE
     client
         .update_secret_version_stage()
         .secret_id(arn)
-        .version_stage(NEXT)
+        .version_stage(Stage::Next.label())
         .remove_from_version_id(&next)
         .send()
         .await
