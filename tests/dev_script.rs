@@ -8,8 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use testkit::process::built_binary;
-
 mod common;
 
 struct Dev {
@@ -21,11 +19,7 @@ struct Dev {
 /// (`HS256` or `ES256`).
 fn start(port: u16, web_port: u16, env_file: &Path, api: &str, signing: &str) -> Dev {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin_dir = built_binary("local-gateway")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let bin_dir = common::bin_dir();
     let mut child = Command::new("bash")
         .arg(root.join("scripts/dev.sh"))
         .env_clear()

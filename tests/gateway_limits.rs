@@ -16,11 +16,7 @@ fn the_local_gateway_refuses_what_api_gateway_refuses() {
     use std::net::TcpStream;
     let (moto, secret, _) = common::moto_with_reader("limits@example.com");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin_dir = testkit::process::built_binary("check-token")
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let bin_dir = common::bin_dir();
     let mut options = local_gateway::Options::new(root.join("template.yaml"), bin_dir);
     options.env = testkit::moto::local_aws_env(&moto.endpoint())
         .iter()

@@ -168,11 +168,7 @@ fn the_jwt_authorizer_mode_checks_tokens_like_api_gateway() {
 #[test]
 fn the_jwt_authorizer_mode_needs_the_http_api_and_the_nested_template() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin_dir = testkit::process::built_binary("check-token")
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let bin_dir = common::bin_dir();
     let mut options = local_gateway::Options::new(root.join("template.yaml"), bin_dir);
     options.authorizer = AuthorizerMode::Jwt;
     options.api = Flavour::Rest;

@@ -66,6 +66,15 @@ pub fn add_user(
     }
 }
 
+/// Where cargo put the built binaries (the functions, the gateway, the tools).
+pub fn bin_dir() -> std::path::PathBuf {
+    built_binary("check-token")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .parent()
+        .expect("a binary is in a directory")
+        .to_path_buf()
+}
+
 /// In a parameter's value given to [`serve`]: the gateway's own base URL (for `JwtIssuer`).
 pub const BASE_URL: &str = "{base}";
 
@@ -99,11 +108,7 @@ pub fn serve_guarded(
     parameters: &[(&str, &str)],
     env_vars: &[(&str, &str, &str)],
 ) -> (Arc<Gateway>, String) {
-    let bin_dir = built_binary("check-token")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let bin_dir = bin_dir();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut options = Options::new(template, bin_dir);

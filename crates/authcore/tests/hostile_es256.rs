@@ -5,24 +5,12 @@
 //! refused as HMACs against an EC key (`wrong_algorithm`); the rest (structure, algorithm
 //! names, size) must get the same refusal as before. The key is generated for each run.
 
+mod corpus;
+
 use authcore::{Config, EcKey, KeyRing, Subject, TokenError, TokenIssuer, TokenVerifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use serde::Deserialize;
-
-const NOW: u64 = 1_800_000_000;
-
-#[derive(Deserialize)]
-struct Corpus {
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    token: String,
-    reason: String,
-}
+use corpus::{NOW, SECRET};
 
 /// Reasons that come from the header or the claims, not the signature: signed again with ES256,
 /// such a token must still be refused for them.
@@ -61,14 +49,9 @@ const SIGNATURE_CASES: [&str; 9] = [
     "claims not base64",
 ];
 
+/// The corpus's settings; the keys come from each test's ring.
 fn config() -> Config {
-    let vars = [
-        ("JWT_SECRET", "unit-test-secret-0123456789abcdef-0123456789"),
-        ("JWT_ISSUER", "https://issuer.example"),
-        ("JWT_AUDIENCE", "orders-api"),
-    ];
-    let lookup = authcore::settings::from_pairs(&vars);
-    Config::read(&authcore::Vars::new(&lookup)).unwrap()
+    corpus::config(SECRET)
 }
 
 fn verifier(key: &EcKey) -> TokenVerifier {
@@ -133,9 +116,8 @@ fn refusal(v: &TokenVerifier, token: &str) -> &'static str {
 fn the_whole_corpus_is_refused_by_an_es256_verifier() {
     let key = EcKey::generate().unwrap();
     let v = verifier(&key);
-    let corpus: Corpus = serde_json::from_str(include_str!("data/hostile_tokens.json")).unwrap();
     let mut resigned = 0;
-    for case in corpus.cases {
+    for case in corpus::cases() {
         let header = case
             .token
             .split('.')

@@ -2,42 +2,13 @@
 //! exactly the reason the file names. The same file feeds the authorizer's tests, so every
 //! flavour of event sees every hostile token.
 
-use authcore::{Config, TokenError, TokenVerifier};
-use serde::Deserialize;
+mod corpus;
 
-/// The secret the signed cases were made with: a test fixture, not a key in use anywhere.
-pub const SECRET: &str = "unit-test-secret-0123456789abcdef-0123456789";
-/// The time the cases are verified at.
-pub const NOW: u64 = 1_800_000_000;
-
-#[derive(Deserialize)]
-struct Corpus {
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    token: String,
-    reason: String,
-    detail: Option<String>,
-}
-
-fn corpus() -> Vec<Case> {
-    let text = include_str!("data/hostile_tokens.json");
-    serde_json::from_str::<Corpus>(text)
-        .expect("the corpus is valid JSON")
-        .cases
-}
+use authcore::{TokenError, TokenVerifier};
+use corpus::{NOW, SECRET};
 
 fn verifier() -> TokenVerifier {
-    let vars = [
-        ("JWT_SECRET", SECRET),
-        ("JWT_ISSUER", "https://issuer.example"),
-        ("JWT_AUDIENCE", "orders-api"),
-    ];
-    let lookup = authcore::settings::from_pairs(&vars);
-    let config = Config::read(&authcore::Vars::new(&lookup)).unwrap();
+    let config = corpus::config(SECRET);
     TokenVerifier::new(config.inline_key().unwrap(), &config)
 }
 
@@ -53,7 +24,7 @@ fn detail(e: &TokenError) -> Option<String> {
 
 #[test]
 fn every_hostile_token_is_refused_with_its_exact_reason() {
-    let cases = corpus();
+    let cases = corpus::cases();
     assert!(cases.len() >= 49, "the corpus shrank to {}", cases.len());
     let v = verifier();
     for case in cases {
